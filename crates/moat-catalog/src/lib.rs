@@ -1,0 +1,19 @@
+//! Catalogers and the inventory pipeline: one walk of each layer feeds every cataloger, the
+//! squash keeps what the final filesystem shows, and the result is a [`moat_core::Inventory`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod cataloger;
+pub mod distro;
+pub mod lang;
+pub mod layer;
+pub mod license;
+pub mod os;
+pub mod pipeline;
+pub mod purl;
+pub mod registry;
+pub mod squash;
+
+pub use cache::LayerCache;
+pub use pipeline::{catalog_directory, catalog_image, CatalogFailure, CatalogOptions};
