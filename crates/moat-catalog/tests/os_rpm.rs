@@ -247,7 +247,7 @@ fn regenerate_libdb_fixture() {
     let status = std::process::Command::new("db5.3_load")
         .args(["-f", &input, &out])
         .status()
-        .unwrap();
+        .expect("db5.3_load builds the Berkeley DB fixture: apt-get install db5.3-util");
     assert!(status.success());
 }
 
