@@ -4,7 +4,7 @@
 //! Rust crate without async/registry baggage, so it is written here: `[domain/]path[:tag][@digest]`.
 
 use crate::error::ArtifactError;
-use crate::walk::{decompressor, peek_magic};
+use crate::walk::{decompressor, peek_magic, Compression};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -16,6 +16,8 @@ pub const DOCKER_HUB: &str = "docker.io";
 const SNIFF_MAX_ENTRIES: usize = 100_000;
 /// Bytes of a file examined to recognise an SBOM.
 const SNIFF_JSON_BYTES: u64 = 1 << 20;
+/// Bytes read first to tell JSON (or SPDX tag-value) from anything else.
+const SNIFF_FIRST_BYTES: u64 = 4096;
 
 /// What the user asked to scan (the TARGET argument of every command).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,17 +170,28 @@ fn sniff_path(path: &Path) -> Result<Target, ArtifactError> {
 /// True when the file starts like a CycloneDX or SPDX JSON document, or is SPDX tag-value.
 fn looks_like_sbom(path: &Path) -> Result<bool, ArtifactError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| ArtifactError::io(&shown, e))?;
+    let mut file = File::open(path).map_err(|e| ArtifactError::io(&shown, e))?;
     let mut head = Vec::new();
+    (&mut file)
+        .take(SNIFF_FIRST_BYTES)
+        .read_to_end(&mut head)
+        .map_err(|e| ArtifactError::io(&shown, e))?;
+    if !starts_like_json(&head) {
+        let text = String::from_utf8_lossy(&head);
+        return Ok(text.trim_start_matches('\u{feff}').trim_start().starts_with("SPDXVersion:"));
+    }
+    // Only a JSON document is read further, to find the format's marker key.
     file.take(SNIFF_JSON_BYTES)
         .read_to_end(&mut head)
         .map_err(|e| ArtifactError::io(&shown, e))?;
     let text = String::from_utf8_lossy(&head);
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        return Ok(trimmed.contains("\"bomFormat\"") || trimmed.contains("\"spdxVersion\""));
-    }
-    Ok(trimmed.starts_with("SPDXVersion:"))
+    Ok(text.contains("\"bomFormat\"") || text.contains("\"spdxVersion\""))
+}
+
+/// True when the bytes, after a byte-order mark and white space, open a JSON object.
+fn starts_like_json(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// What a tar file holds.
@@ -189,13 +202,29 @@ enum TarKind {
 }
 
 /// Lists the members of a (possibly compressed) tar looking for `manifest.json` / `oci-layout`.
+///
+/// `docker save` writes `manifest.json` last, so a plain tar is listed with seeks over member
+/// data; a compressed one has to be streamed.
 fn sniff_tar(path: &Path) -> Result<TarKind, ArtifactError> {
     let shown = path.display().to_string();
     let file = File::open(path).map_err(|e| ArtifactError::io(&shown, e))?;
     let (compression, stream) = peek_magic(BufReader::new(file)).map_err(|e| ArtifactError::io(&shown, e))?;
+    if compression == Compression::None {
+        let file = File::open(path).map_err(|e| ArtifactError::io(&shown, e))?;
+        let mut archive = tar::Archive::new(file);
+        return classify_members(archive.entries_with_seek(), &shown);
+    }
     let reader = decompressor(compression, stream).map_err(|e| ArtifactError::io(&shown, e))?;
     let mut archive = tar::Archive::new(reader);
-    let entries = match archive.entries() {
+    classify_members(archive.entries(), &shown)
+}
+
+/// Decides the archive kind from the member names.
+fn classify_members<R: Read>(
+    entries: io::Result<tar::Entries<'_, R>>,
+    shown: &str,
+) -> Result<TarKind, ArtifactError> {
+    let entries = match entries {
         Ok(entries) => entries,
         Err(e) => return Ok(TarKind::NotATar(format!("not a tar archive ({e})"))),
     };
