@@ -178,7 +178,10 @@ fn looks_like_sbom(path: &Path) -> Result<bool, ArtifactError> {
         .map_err(|e| ArtifactError::io(&shown, e))?;
     if !starts_like_json(&head) {
         let text = String::from_utf8_lossy(&head);
-        return Ok(text.trim_start_matches('\u{feff}').trim_start().starts_with("SPDXVersion:"));
+        return Ok(text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with("SPDXVersion:"));
     }
     // Only a JSON document is read further, to find the format's marker key.
     file.take(SNIFF_JSON_BYTES)

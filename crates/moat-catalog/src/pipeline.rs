@@ -159,9 +159,10 @@ fn scan_one_layer(
         .filter(|_| cacheable)
         .and_then(|c| c.get(&diff_id, fingerprint))
     {
-        tracing::debug!("layer {index} ({diff_id}): from cache");
+        tracing::info!("layer {index} ({diff_id}): from cache");
         return Ok(hit);
     }
+    let started = std::time::Instant::now();
     let mut scanner = LayerScanner::new(catalogers);
     image
         .walk_layer(index, &mut |entry| scanner.visit(entry))
@@ -171,6 +172,12 @@ fn scan_one_layer(
             source,
         })?;
     let result = scanner.finish();
+    tracing::info!(
+        "layer {index} ({diff_id}): {} paths, {} package files, {} ms",
+        result.paths.len(),
+        result.found.len(),
+        started.elapsed().as_millis()
+    );
     if let Some(cache) = cache.filter(|_| cacheable) {
         if let Err(err) = cache.put(&diff_id, fingerprint, &result) {
             tracing::warn!(
@@ -225,6 +232,10 @@ fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescripti
         packages.extend(mine);
     }
     let distro = crate::distro::detect(&view, &packages);
+    match &distro {
+        Some(d) => tracing::info!("distribution: {} {}", d.id, d.version_id),
+        None => tracing::info!("no distribution detected"),
+    }
     for package in &mut packages {
         package.purl = crate::purl::package_url(package, distro.as_ref());
         if package.cpes.is_empty() {
@@ -238,5 +249,10 @@ fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescripti
         warnings,
     };
     inventory.normalize();
+    tracing::info!(
+        "{} packages, {} warnings",
+        inventory.packages.len(),
+        inventory.warnings.len()
+    );
     inventory
 }

@@ -71,6 +71,13 @@ pub fn build_inventory(args: &TargetArgs, quiet: bool) -> anyhow::Result<Invento
     };
     match open(&target, &options)? {
         Opened::Image(image) => {
+            let meta = &image.metadata;
+            tracing::info!(
+                "image {} ({}, {} layers)",
+                meta.config_digest,
+                meta.platform,
+                meta.layers.len()
+            );
             let catalog_options = CatalogOptions {
                 cache: args.cache(),
                 ..CatalogOptions::default()
