@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 const MAX_LINK_HOPS: usize = 8;
 /// Buffer size for member readers.
 const READ_BUFFER: usize = 64 * 1024;
+/// Why a file whose first block is not a tar header is refused. The `tar` crate's own message
+/// would quote that block's bytes.
+pub(crate) const NOT_A_TAR: &str = "not a tar archive (it does not start with a valid tar header)";
 
 /// One member of the outer tar.
 #[derive(Debug, Clone)]
@@ -68,31 +71,46 @@ impl TarFile {
         &self.shown
     }
 
-    /// True when the archive has a member of that name.
-    pub(crate) fn contains(&self, name: &str) -> bool {
-        self.resolve(name).is_ok()
+    /// `Ok(true)` when the archive has a member of that name that leads to data, `Ok(false)` when
+    /// it has none; a member that is a broken link (a loop, too long a chain, a missing target) is
+    /// an error naming the links, not a missing member.
+    pub(crate) fn contains(&self, name: &str) -> Result<bool, ArtifactError> {
+        if !self.members.contains_key(&normalise_member(name)) {
+            return Ok(false);
+        }
+        self.resolve(name).map(|_| true)
     }
 
     /// Follows links to the member holding the data; a missing member is [`ArtifactError::MissingBlob`].
     fn resolve(&self, name: &str) -> Result<&Member, ArtifactError> {
-        let mut current = normalise_member(name);
-        for _ in 0..MAX_LINK_HOPS {
+        let mut chain = vec![normalise_member(name)];
+        loop {
+            let current = chain.last().map(String::as_str).unwrap_or_default();
             let member = self
                 .members
-                .get(&current)
+                .get(current)
                 .ok_or_else(|| ArtifactError::MissingBlob {
                     digest: name.to_string(),
                     path: format!("{} in {}", current, self.shown),
                 })?;
-            match &member.link {
-                Some(target) => current = target.clone(),
-                None => return Ok(member),
-            }
+            let Some(target) = &member.link else {
+                return Ok(member);
+            };
+            let looped = chain.contains(target);
+            chain.push(target.clone());
+            let problem = if looped {
+                "is a link loop"
+            } else if chain.len() > MAX_LINK_HOPS {
+                "is a chain of too many links"
+            } else {
+                continue;
+            };
+            let links: Vec<String> = chain.iter().map(|m| format!("{m:?}")).collect();
+            return Err(ArtifactError::malformed(
+                format!("tar archive {}", self.shown),
+                format!("member {name:?} {problem}: {}", links.join(" -> ")),
+            ));
         }
-        Err(ArtifactError::malformed(
-            format!("tar archive {}", self.shown),
-            format!("member {name:?} is a chain of more than {MAX_LINK_HOPS} links"),
-        ))
     }
 
     /// Size of a member.
@@ -196,7 +214,17 @@ fn index_members(
         .map_err(|e| malformed(e.to_string()))?;
     let mut members = BTreeMap::new();
     for (count, entry) in entries.enumerate() {
-        let entry = entry.map_err(|e| malformed(e.to_string()))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The tar crate reports a bad header as `Other`, quoting its bytes: not shown.
+            Err(e) if count == 0 && e.kind() == io::ErrorKind::Other => {
+                return Err(ArtifactError::NotAnImage {
+                    path: shown.to_string(),
+                    reason: NOT_A_TAR.to_string(),
+                })
+            }
+            Err(e) => return Err(malformed(e.to_string())),
+        };
         if count as u64 >= limits.max_entries {
             return Err(ArtifactError::TooLarge {
                 what: format!("number of members of {shown}"),
@@ -263,19 +291,14 @@ fn decompress_to_temp(
     Ok(temp_path)
 }
 
+/// A failure to decompress the outer archive (not a layer: the layer variants would call it one).
 fn decompress_error(shown: &str, error: io::Error) -> ArtifactError {
-    if error.kind() == io::ErrorKind::UnexpectedEof {
-        ArtifactError::Truncated {
-            layer: shown.to_string(),
-            entry: String::new(),
-        }
+    let message = if error.kind() == io::ErrorKind::UnexpectedEof {
+        "the compressed stream ends early (truncated file?)".to_string()
     } else {
-        ArtifactError::CorruptLayer {
-            layer: shown.to_string(),
-            entry: String::new(),
-            message: error.to_string(),
-        }
-    }
+        error.to_string()
+    };
+    ArtifactError::malformed(format!("compressed archive {shown}"), message)
 }
 
 #[cfg(test)]

@@ -316,7 +316,7 @@ fn open_docker_archive(path: &Path, options: &OpenOptions) -> Result<Image, Arti
     let archive = TarFile::open(path, &options.limits)?;
     let shown = archive.shown().to_string();
     let what = format!("manifest.json in {shown}");
-    if !archive.contains("manifest.json") {
+    if !archive.contains("manifest.json")? {
         return Err(ArtifactError::NotAnImage {
             path: shown,
             reason: "no manifest.json in the tar".to_string(),
@@ -512,7 +512,7 @@ fn open_oci_layout(dir: &Path, tag: Option<&str>, options: &OpenOptions) -> Resu
 fn open_oci_archive(file: &Path, tag: Option<&str>, options: &OpenOptions) -> Result<Image, ArtifactError> {
     let archive = TarFile::open(file, &options.limits)?;
     let shown = archive.shown().to_string();
-    if !archive.contains("index.json") {
+    if !archive.contains("index.json")? {
         return Err(ArtifactError::NotAnImage {
             path: shown,
             reason: "no index.json in the tar".to_string(),

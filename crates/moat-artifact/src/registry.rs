@@ -1369,13 +1369,10 @@ fn run_with_timeout(helper: &Path, server: &str) -> Result<(bool, Vec<u8>), Stri
 }
 
 #[cfg(test)]
-#[path = "../tests/support/registry_server.rs"]
-mod registry_server;
-
-#[cfg(test)]
 mod tests {
-    use super::registry_server::{shared_images, RegistryServer};
     use super::*;
+    use moat_testkit::registry::RegistryServer;
+    use moat_testkit::shared::shared_images;
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
     use std::sync::Arc;

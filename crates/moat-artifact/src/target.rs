@@ -3,6 +3,7 @@
 //! The image reference grammar (docker/distribution `reference`) is small and has no maintained
 //! Rust crate without async/registry baggage, so it is written here: `[domain/]path[:tag][@digest]`.
 
+use crate::archive::NOT_A_TAR;
 use crate::error::ArtifactError;
 use crate::walk::{decompressor, peek_magic, Compression};
 use std::fmt;
@@ -214,18 +215,22 @@ fn sniff_tar(path: &Path) -> Result<TarKind, ArtifactError> {
     let (compression, stream) = peek_magic(BufReader::new(file)).map_err(|e| ArtifactError::io(&shown, e))?;
     if compression == Compression::None {
         let file = File::open(path).map_err(|e| ArtifactError::io(&shown, e))?;
+        let file_len = file.metadata().map_err(|e| ArtifactError::io(&shown, e))?.len();
         let mut archive = tar::Archive::new(file);
-        return classify_members(archive.entries_with_seek(), &shown);
+        return classify_members(archive.entries_with_seek(), &shown, Some(file_len));
     }
     let reader = decompressor(compression, stream).map_err(|e| ArtifactError::io(&shown, e))?;
     let mut archive = tar::Archive::new(reader);
-    classify_members(archive.entries(), &shown)
+    classify_members(archive.entries(), &shown, None)
 }
 
-/// Decides the archive kind from the member names.
+/// Decides the archive kind from the member names. With `file_len` (a seekable plain tar, whose
+/// member data is skipped rather than read), a member that runs past the end is reported as a
+/// truncated archive, which the skipping reader would otherwise not notice.
 fn classify_members<R: Read>(
     entries: io::Result<tar::Entries<'_, R>>,
     shown: &str,
+    file_len: Option<u64>,
 ) -> Result<TarKind, ArtifactError> {
     let entries = match entries {
         Ok(entries) => entries,
@@ -236,6 +241,10 @@ fn classify_members<R: Read>(
     for (i, entry) in entries.enumerate() {
         let entry = match entry {
             Ok(entry) => entry,
+            // The tar crate reports a bad header as `Other`, quoting its bytes: not shown.
+            Err(e) if i == 0 && e.kind() == io::ErrorKind::Other => {
+                return Ok(TarKind::NotATar(NOT_A_TAR.to_string()))
+            }
             Err(e) if i == 0 => return Ok(TarKind::NotATar(format!("not a tar archive ({e})"))),
             Err(e) => {
                 return Err(ArtifactError::malformed(
@@ -248,6 +257,13 @@ fn classify_members<R: Read>(
             break;
         }
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let end = entry.raw_file_position().saturating_add(entry.size());
+        if file_len.is_some_and(|len| end > len) {
+            return Err(ArtifactError::malformed(
+                format!("tar archive {shown}"),
+                format!("member {name:?} extends past the end of the file (truncated archive?)"),
+            ));
+        }
         match name.trim_start_matches("./") {
             "manifest.json" => return Ok(TarKind::DockerArchive),
             "oci-layout" => has_layout = true,

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{dir, file, gzip, raw_tar, recorder, Member, Seen};
+use common::{recorder, Seen};
 use moat_artifact::{open, walk_layer_stream, ArtifactError, EntryKind, Limits, OpenOptions, Opened, Target};
+use moat_testkit::tarball::{dir, file, gzip, raw_tar, sha256, symlink, write_docker_archive, Member};
 
 fn walk_bytes(bytes: &[u8], limits: &Limits) -> Result<Seen, ArtifactError> {
     let mut seen = Seen::new();
@@ -286,7 +287,7 @@ fn parent_and_absolute_entry_names_are_refused() {
 fn docker_archive_with_missing_layer_blob() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("missing.tar");
-    common::write_docker_archive(&path, &[raw_tar(&[file("a", b"1")])], true);
+    write_docker_archive(&path, &[raw_tar(&[file("a", b"1")])], true);
     let err = open(&Target::DockerArchive(path.clone()), &OpenOptions::default()).unwrap_err();
     assert!(matches!(err, ArtifactError::MissingBlob { .. }), "{err:?}");
     let msg = err.to_string();
@@ -298,7 +299,7 @@ fn synthesized_docker_archive_opens_and_walks() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("ok.tar");
     let layers = [raw_tar(&[file("a", b"1")]), raw_tar(&[file(".wh.a", b"")])];
-    common::write_docker_archive(&path, &layers, false);
+    write_docker_archive(&path, &layers, false);
     let Ok(Opened::Image(image)) = open(
         &Target::parse(path.to_str().unwrap()).unwrap(),
         &OpenOptions::default(),
@@ -306,7 +307,7 @@ fn synthesized_docker_archive_opens_and_walks() {
         panic!("open")
     };
     assert_eq!(image.metadata.repo_tags, ["synth:1"]);
-    assert_eq!(image.metadata.layers[1].diff_id, common::sha256(&layers[1]));
+    assert_eq!(image.metadata.layers[1].diff_id, sha256(&layers[1]));
     let mut seen = Seen::new();
     image.walk_layer(1, &mut recorder(&mut seen)).unwrap();
     assert_eq!(seen, vec![("/a".to_string(), EntryKind::Whiteout, 0)]);
@@ -325,7 +326,7 @@ fn truncated_docker_archive_names_the_file() {
         "data",
         &(0..200_000u32).map(|i| (i * 7 % 256) as u8).collect::<Vec<_>>(),
     )]);
-    common::write_docker_archive(&path, &[layer], false);
+    write_docker_archive(&path, &[layer], false);
     let bytes = std::fs::read(&path).unwrap();
     let cut_path = tmp.path().join("cut.tar");
     std::fs::write(&cut_path, &bytes[..bytes.len() / 2]).unwrap();
@@ -431,4 +432,37 @@ fn mutated_layers_never_panic() {
         }
         let _ = walk_reading(&bytes, &limits);
     }
+}
+
+#[test]
+fn outer_tar_links_that_lead_nowhere_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open_tar = |name: &str, members: &[Member<'_>]| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, raw_tar(members)).unwrap();
+        open(&Target::DockerArchive(path), &OpenOptions::default()).unwrap_err()
+    };
+    let err = open_tar(
+        "loop.tar",
+        &[symlink("manifest.json", "m2"), symlink("m2", "./manifest.json")],
+    );
+    assert!(matches!(err, ArtifactError::Malformed { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("loop.tar") && msg.contains(r#"link loop: "manifest.json" -> "m2" -> "manifest.json""#),
+        "{msg}"
+    );
+
+    let names: Vec<String> = (0..12).map(|i| format!("l{i}")).collect();
+    let mut chain = vec![symlink("manifest.json", "l0")];
+    chain.extend(names.windows(2).map(|pair| symlink(&pair[0], &pair[1])));
+    let msg = open_tar("chain.tar", &chain).to_string();
+    assert!(
+        msg.contains("chain.tar") && msg.contains("too many links"),
+        "{msg}"
+    );
+
+    let err = open_tar("dangling.tar", &[symlink("manifest.json", "gone.json")]);
+    assert!(matches!(err, ArtifactError::MissingBlob { .. }), "{err:?}");
+    assert!(err.to_string().contains("gone.json in"), "{err}");
 }

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{file, raw_tar, recorder, write_layout, OciImage, Seen};
+use common::{recorder, Seen};
 use moat_artifact::{open, ArtifactError, EntryKind, Image, OpenOptions, Opened, Platform, Target};
+use moat_testkit::tarball::{file, gzip, raw_tar, tar_dir, write_layout, OciImage};
 use std::path::Path;
 
 fn multi_platform(dir: &Path) {
@@ -211,9 +212,9 @@ fn oci_archive_plain_and_gzip() {
     )
     .unwrap();
     let tar = tmp.path().join("img.oci.tar");
-    common::tar_dir(&dir, &tar);
+    tar_dir(&dir, &tar);
     let gz = tmp.path().join("img.oci.tar.gz");
-    std::fs::write(&gz, common::gzip(&std::fs::read(&tar).unwrap())).unwrap();
+    std::fs::write(&gz, gzip(&std::fs::read(&tar).unwrap())).unwrap();
     for path in [&tar, &gz] {
         let target = Target::parse(path.to_str().unwrap()).unwrap();
         assert_eq!(

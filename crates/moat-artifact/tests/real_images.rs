@@ -3,8 +3,10 @@
 
 mod common;
 
-use common::{recorder, shared_images, Seen};
+use common::{recorder, Seen};
 use moat_artifact::{open, EntryKind, Image, OpenOptions, Opened, Progress, Target};
+use moat_testkit::shared::shared_images;
+use moat_testkit::tarball::{gzip, tar_dir};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -230,7 +232,7 @@ fn gzip_compressed_docker_archive_and_progress() {
     let gz = tmp.path().join("busybox.tar.gz");
     std::fs::write(
         &gz,
-        common::gzip(&std::fs::read(images.join("busybox-static.tar")).unwrap()),
+        gzip(&std::fs::read(images.join("busybox-static.tar")).unwrap()),
     )
     .unwrap();
     let target = Target::parse(gz.to_str().unwrap()).unwrap();
@@ -332,7 +334,7 @@ fn debian_app_as_oci_layout_and_archive() {
     );
 
     let archive = tmp.path().join("debian-app.oci.tar");
-    common::tar_dir(&layout, &archive);
+    tar_dir(&layout, &archive);
     let target = Target::parse(archive.to_str().unwrap()).unwrap();
     assert!(matches!(target, Target::OciArchive { .. }), "{target:?}");
     let Ok(Opened::Image(from_archive)) = open(&target, &OpenOptions::default()) else {

@@ -1,16 +1,14 @@
 //! Registry targets through the public API, against a real registry: Debian's `docker-registry` on
 //! 127.0.0.1 with the shared test images pushed by `skopeo`.
 
-#[path = "support/registry_server.rs"]
-mod registry_server;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use moat_artifact::{open, ArtifactError, Entry, EntryKind, Image, OpenOptions, Opened, Target};
-use registry_server::{shared_images, RegistryServer};
+use moat_testkit::registry::RegistryServer;
+use moat_testkit::shared::shared_images;
 use sha2::{Digest, Sha256};
 
 /// What a walk saw of one entry: kind, size and, for regular files, the sha256 of the contents.

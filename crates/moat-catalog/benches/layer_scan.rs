@@ -7,22 +7,13 @@ use flate2::{write::GzEncoder, Compression};
 use moat_artifact::{walk_layer_stream, Limits};
 use moat_catalog::layer::LayerScanner;
 use moat_catalog::registry::{CatalogerSet, TargetKind};
+use moat_testkit::tarball::append;
 use std::io::Write;
 
 const DPKG_PACKAGES: usize = 400;
 const PYTHON_PACKAGES: usize = 150;
 const NPM_PACKAGES: usize = 300;
 const FILLER_FILES: usize = 4000;
-
-fn append(builder: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
-    header.set_mode(0o644);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder
-        .append_data(&mut header, path, data)
-        .expect("append to in-memory tar");
-}
 
 fn dpkg_status() -> String {
     (0..DPKG_PACKAGES)

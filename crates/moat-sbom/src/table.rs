@@ -75,11 +75,15 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// Widest a column is padded to: a rare very long name (a Go module replaced by a deep local
+/// path, say) overflows its cell instead of pushing every other row off the screen.
+const MAX_COLUMN_WIDTH: usize = 48;
+
 fn column_widths(rows: &[[String; 4]]) -> [usize; 4] {
     let mut widths = HEADERS.map(|h| h.chars().count());
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(cell.chars().count().min(MAX_COLUMN_WIDTH));
         }
     }
     widths
@@ -96,7 +100,7 @@ fn write_row(
     for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
         line.push_str(cell);
         if index < last {
-            let pad = width - cell.chars().count() + 2;
+            let pad = width.saturating_sub(cell.chars().count()) + 2;
             line.push_str(&" ".repeat(pad));
         }
     }
@@ -105,4 +109,34 @@ fn write_row(
         None => writeln!(out, "{line}")?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(name: &str) -> [String; 4] {
+        [
+            name.to_string(),
+            "1.0".to_string(),
+            "npm".to_string(),
+            "/a".to_string(),
+        ]
+    }
+
+    #[test]
+    fn a_very_long_name_overflows_without_widening_the_column() {
+        let long = "x".repeat(120);
+        let rows = [cells("short"), cells(&long)];
+        let widths = column_widths(&rows);
+        assert_eq!(widths[0], MAX_COLUMN_WIDTH);
+        let mut out = Vec::new();
+        for row in &rows {
+            write_row(&mut out, row, &widths, None).expect("write to memory");
+        }
+        let text = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0].find("1.0"), Some(MAX_COLUMN_WIDTH + 2));
+        assert!(lines[1].starts_with(&format!("{long}  1.0")), "{}", lines[1]);
+    }
 }

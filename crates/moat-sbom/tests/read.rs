@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{exact_packages, mixed_licences, options, realistic_inventory, render, shared_dir, shared_file};
+use common::{exact_packages, mixed_licences, options, realistic_inventory, render};
 use moat_core::{Package, PackageType, SourceKind};
 use moat_sbom::{read, CycloneDxVersion, Format, SbomError, WriteOptions};
+use moat_testkit::shared::{shared_dir, shared_file};
 use std::collections::BTreeMap;
 
 fn type_counts(packages: &[Package]) -> BTreeMap<String, usize> {

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{options, realistic_inventory, render, shared_dir, shared_file};
+use common::{options, realistic_inventory, render};
 use jsonschema::{Retrieve, Uri};
 use moat_sbom::{CycloneDxVersion, Format, WriteOptions};
+use moat_testkit::shared::{shared_dir, shared_file};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -42,10 +42,39 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("moat: error: {err:#}");
+            eprintln!("moat: error: {}", escape_controls(&error_line(&err)));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The error and its causes on one line, like `{:#}`, but without repeating a cause that the
+/// message before it already shows: the library errors include their source in their own
+/// message (`{path}: {source}`) and also return it from `source()`.
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+/// `text` with control and bidirectional-override characters escaped (`\u{1b}`): messages quote
+/// names and bytes from hostile input, which must not drive the terminal.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
@@ -64,4 +93,53 @@ fn init_logging(quiet: bool, verbose: u8) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that, like the library errors, shows its source and also returns it.
+    #[derive(Debug)]
+    struct ShowsItsSource {
+        path: String,
+        source: std::io::Error,
+    }
+
+    impl std::fmt::Display for ShowsItsSource {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "reading {}: {}", self.path, self.source)
+        }
+    }
+
+    impl std::error::Error for ShowsItsSource {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::from(ShowsItsSource {
+            path: "img.tar".into(),
+            source: io,
+        });
+        assert_eq!(error_line(&err), "reading img.tar: no such file");
+        let wrapped = err.context("opening the target");
+        assert_eq!(
+            error_line(&wrapped),
+            "opening the target: reading img.tar: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), format!("{plain:#}"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_text_is_kept() {
+        assert_eq!(
+            escape_controls("bad \u{1b}]0;x\u{7} name\u{202e}: é ok"),
+            "bad \\u{1b}]0;x\\u{7} name\\u{202e}: é ok"
+        );
+    }
 }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{json_stdout, moat, package_triples, shared_dir, shared_file};
+use common::{json_stdout, moat, package_triples};
+use moat_testkit::shared::{shared_dir, shared_file};
 use std::collections::BTreeSet;
 
 type Triple = (String, String, String);

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Layer blob holding `/app/rust/Cargo.lock` (layer 3).
 pub const RUST_LAYER: &str = "91a6ca344f8ca423891a8373289c0f8659305ca8904b6d3d13113dd87fc16757";
@@ -20,27 +20,8 @@ pub fn fixture(relative: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
-/// The shared reference folder, or `None` (with a printed reason) when it is absent and
-/// `MOAT_NO_SHARED=1`; panics naming the path when it is absent otherwise.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MOAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if dir.join("images/debian-app.tar").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("MOAT_NO_SHARED").as_deref() == Ok("1") {
-        eprintln!(
-            "skipping: {} has no images/debian-app.tar and MOAT_NO_SHARED=1",
-            dir.display()
-        );
-        return None;
-    }
-    panic!(
-        "shared reference data missing: {}/images/debian-app.tar (set MOAT_SHARED or MOAT_NO_SHARED=1)",
-        dir.display()
-    );
-}
+#[allow(unused_imports)] // not every test file that includes this module needs it
+pub use moat_testkit::shared::shared_dir;
 
 /// A file (path without the leading `/`) from one gzip layer blob of debian-app.tar.
 pub fn image_file(shared: &Path, layer_blob: &str, inner_path: &str) -> Vec<u8> {

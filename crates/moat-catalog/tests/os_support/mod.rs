@@ -6,29 +6,9 @@
 use moat_catalog::cataloger::SupportFiles;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::PathBuf;
 
-/// The shared reference directory, or `None` (after printing why) when `MOAT_NO_SHARED=1` and it
-/// is missing. Panics naming the path when it is missing otherwise.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MOAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if dir.join("images").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("MOAT_NO_SHARED").as_deref() == Ok("1") {
-        println!(
-            "skipped: shared test data {} is missing and MOAT_NO_SHARED=1",
-            dir.display()
-        );
-        return None;
-    }
-    panic!(
-        "shared test data {} is missing (set MOAT_SHARED, or MOAT_NO_SHARED=1 to skip)",
-        dir.join("images").display()
-    );
-}
+#[allow(unused_imports)] // not every test file that includes this module needs it
+pub use moat_testkit::shared::shared_dir;
 
 /// Files of a docker-archive image (`manifest.json` + gzip layer tars) that match `want`, as the
 /// top-most layer that has each one holds them (no whiteout handling: tests pick files that are

@@ -1,5 +1,5 @@
-//! Shared helpers for the moat-sbom integration tests: a realistic inventory built in code and
-//! the location of the read-only shared test data.
+//! Shared helpers for the moat-sbom integration tests: a realistic inventory built in code (the
+//! read-only shared test data is located by `moat_testkit::shared`).
 #![allow(dead_code)]
 
 use moat_core::{
@@ -7,39 +7,9 @@ use moat_core::{
     SourcePackage,
 };
 use moat_sbom::{Format, WriteOptions};
-use std::path::PathBuf;
 
 pub const LAYER_BASE: &str = "sha256:9bd65a6a3fd3b3bfd9f13a38f123ea95884c4e6a054edcfb6334930a8f033032";
 pub const LAYER_APP: &str = "sha256:7ec79cfb43d7733d3401b69bdf1d7afe454655dfbc88e2e695e445df47ae66d3";
-
-/// The shared data directory (`MOAT_SHARED`, default `<workspace>/../shared`), or `None` (with a
-/// printed reason) when it is absent and `MOAT_NO_SHARED=1`. Panics when absent otherwise.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MOAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("MOAT_NO_SHARED").as_deref() == Ok("1") {
-        eprintln!(
-            "skipping: shared test data {} is absent and MOAT_NO_SHARED=1",
-            dir.display()
-        );
-        return None;
-    }
-    panic!(
-        "shared test data directory {} is missing (set MOAT_SHARED, or MOAT_NO_SHARED=1 to skip)",
-        dir.display()
-    );
-}
-
-/// A file under the shared directory; panics naming it when it is missing.
-pub fn shared_file(shared: &std::path::Path, relative: &str) -> PathBuf {
-    let path = shared.join(relative);
-    assert!(path.is_file(), "shared test file {} is missing", path.display());
-    path
-}
 
 fn package(
     ty: PackageType,

@@ -1,38 +1,8 @@
-//! Helpers shared by the CLI integration tests.
+//! Helpers shared by the CLI integration tests (the shared data, synthesized images and the
+//! local registry are in `moat-testkit`).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::process::Output;
-
-/// The shared reference data folder (`MOAT_SHARED`, default `../shared` beside the checkout).
-/// `None` (with a printed reason) when it is absent and `MOAT_NO_SHARED=1`; otherwise a missing
-/// folder fails the test, naming the path.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MOAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("MOAT_NO_SHARED").as_deref() == Ok("1") {
-        eprintln!(
-            "skipped: shared data {} is absent and MOAT_NO_SHARED=1",
-            dir.display()
-        );
-        return None;
-    }
-    panic!(
-        "shared test data not found at {} (set MOAT_SHARED, or MOAT_NO_SHARED=1 to skip)",
-        dir.display()
-    );
-}
-
-/// A path inside the shared folder that must exist.
-pub fn shared_file(dir: &std::path::Path, relative: &str) -> PathBuf {
-    let path = dir.join(relative);
-    assert!(path.exists(), "shared test data missing: {}", path.display());
-    path
-}
 
 /// Runs the moat binary with `args` and an isolated cache directory.
 pub fn moat(args: &[&str]) -> Output {
@@ -71,4 +41,44 @@ pub fn json_stdout(output: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("moat printed JSON")
+}
+
+/// Runs `moat sbom TARGET -f cyclonedx-json -q -o OUT` on bad input and checks: exit code 2, no
+/// panic, no control characters (hostile bytes must not reach the terminal), and nothing written
+/// (neither OUT nor a temporary file beside it). Returns stderr.
+pub fn rejected(target: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("sbom.json");
+    let output = moat(&[
+        "sbom",
+        target,
+        "-f",
+        "cyclonedx-json",
+        "-q",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{target}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{target}: {stderr}");
+    assert!(
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{target}: control characters in the error: {stderr:?}"
+    );
+    assert!(!out.exists(), "{target}: an output file was written");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "{target}: temporary files left"
+    );
+    stderr
+}
+
+/// [`rejected`], with an error that names `needle`.
+pub fn assert_rejected(target: &str, needle: &str) {
+    let stderr = rejected(target);
+    assert!(
+        stderr.contains(needle),
+        "{target}: error does not name {needle:?}: {stderr}"
+    );
 }

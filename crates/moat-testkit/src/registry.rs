@@ -1,7 +1,11 @@
-//! Test support: a real Docker distribution registry (Debian's `docker-registry`) on 127.0.0.1, fed with
-//! `skopeo`. Shared by the unit tests in `src/registry.rs` and the integration tests in `tests/registry.rs`.
-#![allow(dead_code)]
+//! A real Docker distribution registry (Debian's `docker-registry`) on 127.0.0.1, fed with `skopeo`.
+//!
+//! A missing `docker-registry` or `skopeo` fails the test naming the tool and its Debian package
+//! (`.ci/run` installs them), unless `MOAT_NO_SHARED=1`, which skips with a printed reason. The
+//! basic-auth registry also needs `htpasswd` (apache2-utils); without it that test is skipped with
+//! a printed reason.
 
+use crate::shared::may_skip;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -12,30 +16,6 @@ use std::time::{Duration, Instant};
 const REGISTRY_BIN: &str = "docker-registry";
 const SKOPEO_BIN: &str = "skopeo";
 const HTPASSWD_BIN: &str = "htpasswd";
-
-/// True when MOAT_NO_SHARED=1 allows skipping tests that need shared data or tools.
-fn may_skip() -> bool {
-    std::env::var("MOAT_NO_SHARED").is_ok_and(|v| v == "1")
-}
-
-/// `/work/shared/images` (or `$MOAT_SHARED/images`); `None` (test skipped) only with MOAT_NO_SHARED=1.
-pub fn shared_images() -> Option<PathBuf> {
-    let root = std::env::var_os("MOAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    let images = root.join("images");
-    if images.is_dir() {
-        return Some(images);
-    }
-    if may_skip() {
-        println!("skipped: {} is missing and MOAT_NO_SHARED=1", images.display());
-        return None;
-    }
-    panic!(
-        "shared test data {} is missing (set MOAT_SHARED, or MOAT_NO_SHARED=1 to skip)",
-        images.display()
-    );
-}
 
 /// The full path of `program` on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
@@ -58,11 +38,12 @@ fn required_tools() -> Option<(PathBuf, PathBuf)> {
         .map(|(name, _)| name)
         .collect();
     let message = format!(
-        "{} not found on PATH (apt-get install docker-registry skopeo)",
-        missing.join(" and ")
+        "{} not found on PATH (apt-get install {}; .ci/run installs it)",
+        missing.join(" and "),
+        missing.join(" ")
     );
     if may_skip() {
-        println!("skipped: {message} and MOAT_NO_SHARED=1");
+        eprintln!("skipped: {message} and MOAT_NO_SHARED=1");
         return None;
     }
     panic!("{message}");
@@ -87,7 +68,7 @@ impl RegistryServer {
     pub fn start_with_basic_auth(user: &str, password: &str) -> Option<RegistryServer> {
         required_tools()?;
         let Some(htpasswd) = which(HTPASSWD_BIN) else {
-            println!(
+            eprintln!(
                 "skipped: {HTPASSWD_BIN} (apache2-utils) is not installed, cannot create a bcrypt htpasswd"
             );
             return None;
@@ -169,9 +150,11 @@ impl RegistryServer {
         self.dir.path()
     }
 
-    /// Pushes a docker-archive tar to `repo:tag` of this registry with skopeo (`creds` = `user:password`).
-    pub fn push(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) {
-        let destination = format!("docker://{}/{repo_tag}", self.host());
+    /// Pushes a docker-archive tar to `repo:tag` of this registry with skopeo (`creds` =
+    /// `user:password`) and returns the pushed reference, `127.0.0.1:PORT/repo:tag`.
+    pub fn push(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) -> String {
+        let reference = format!("{}/{repo_tag}", self.host());
+        let destination = format!("docker://{reference}");
         let mut command = Command::new(&self.skopeo);
         command.args(["--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false"]);
         if let Some(creds) = creds {
@@ -188,6 +171,7 @@ impl RegistryServer {
             archive.display(),
             String::from_utf8_lossy(&output.stderr)
         );
+        reference
     }
 
     /// GETs a manifest as the registry stores it: (digest header, raw bytes).
