@@ -252,6 +252,17 @@ pub fn open(target: &Target, options: &OpenOptions) -> Result<Opened, ArtifactEr
 }
 
 impl Image {
+    /// An opened image reading through `backend` with the limits and progress of `options`.
+    fn new(metadata: ImageMetadata, backend: Backend, shown: String, options: &OpenOptions) -> Image {
+        Image {
+            metadata,
+            backend,
+            shown,
+            limits: options.limits,
+            progress: options.progress.clone(),
+        }
+    }
+
     /// Streams layer `index` (0 = bottom), decompressing gzip/zstd/none (detected by magic bytes, not trusted media type),
     /// checking the blob digest while reading where it can (registry), and calls `visit` for each entry in tar order.
     pub fn walk_layer(
@@ -376,13 +387,7 @@ fn open_docker_archive(path: &Path, options: &OpenOptions) -> Result<Image, Arti
         archive,
         members: manifest.layers,
     };
-    Ok(Image {
-        metadata,
-        backend,
-        shown,
-        limits: options.limits,
-        progress: options.progress.clone(),
-    })
+    Ok(Image::new(metadata, backend, shown, options))
 }
 
 /// A manifest and its config must agree on the number of layers.
@@ -500,13 +505,7 @@ fn open_oci_layout(dir: &Path, tag: Option<&str>, options: &OpenOptions) -> Resu
     let backend = Backend::OciLayout {
         dir: dir.to_path_buf(),
     };
-    Ok(Image {
-        metadata,
-        backend,
-        shown,
-        limits: options.limits,
-        progress: options.progress.clone(),
-    })
+    Ok(Image::new(metadata, backend, shown, options))
 }
 
 fn open_oci_archive(file: &Path, tag: Option<&str>, options: &OpenOptions) -> Result<Image, ArtifactError> {
@@ -523,13 +522,7 @@ fn open_oci_archive(file: &Path, tag: Option<&str>, options: &OpenOptions) -> Re
     let resolved = resolve_layout(&index_bytes, tag, options, &shown, &read_blob)?;
     let metadata = layout_metadata(resolved, &shown, &read_blob)?;
     let backend = Backend::OciArchive { archive };
-    Ok(Image {
-        metadata,
-        backend,
-        shown,
-        limits: options.limits,
-        progress: options.progress.clone(),
-    })
+    Ok(Image::new(metadata, backend, shown, options))
 }
 
 fn read_file_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ArtifactError> {
@@ -625,13 +618,7 @@ fn open_registry(reference: &RegistryReference, options: &OpenOptions) -> Result
     metadata.manifest_digest = Some(manifest_digest);
     metadata.media_type = media_type;
     let backend = Backend::Registry(Box::new(client));
-    Ok(Image {
-        metadata,
-        backend,
-        shown,
-        limits: options.limits,
-        progress: options.progress.clone(),
-    })
+    Ok(Image::new(metadata, backend, shown, options))
 }
 
 #[cfg(test)]

@@ -2,16 +2,9 @@
 
 mod lang_image;
 
-use lang_image::fixture;
+use lang_image::{catalog_fixture, name_versions_in_order};
 use moat_catalog::cataloger::{Applies, Cataloger};
 use moat_catalog::lang::dotnet::{DotnetDepsCataloger, DotnetPackagesLockCataloger};
-
-fn names(packages: &[moat_core::Package]) -> Vec<(String, String)> {
-    packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect()
-}
 
 #[test]
 fn deps_json_golden() {
@@ -19,12 +12,10 @@ fn deps_json_golden() {
     assert!(DotnetDepsCataloger.wants_path(path));
     assert!(!DotnetDepsCataloger.wants_path("/app/ShopApi.runtimeconfig.json"));
     assert_eq!(DotnetDepsCataloger.applies(), Applies::Everywhere);
-    let packages = DotnetDepsCataloger
-        .catalog(path, &fixture("dotnet/ShopApi.deps.json"))
-        .unwrap();
+    let packages = catalog_fixture(&DotnetDepsCataloger, path, "dotnet/ShopApi.deps.json");
     insta::assert_json_snapshot!("deps_json", packages);
     assert_eq!(
-        names(&packages),
+        name_versions_in_order(&packages),
         vec![
             ("Newtonsoft.Json".into(), "13.0.1".into()),
             ("Serilog".into(), "2.10.0".into())
@@ -37,12 +28,10 @@ fn packages_lock_golden() {
     let path = "/src/ShopApi/packages.lock.json";
     assert!(DotnetPackagesLockCataloger.wants_path(path));
     assert_eq!(DotnetPackagesLockCataloger.applies(), Applies::DirectoriesOnly);
-    let packages = DotnetPackagesLockCataloger
-        .catalog(path, &fixture("dotnet/packages.lock.json"))
-        .unwrap();
+    let packages = catalog_fixture(&DotnetPackagesLockCataloger, path, "dotnet/packages.lock.json");
     insta::assert_json_snapshot!("packages_lock", packages);
     assert_eq!(
-        names(&packages),
+        name_versions_in_order(&packages),
         vec![
             ("Newtonsoft.Json".into(), "13.0.1".into()),
             ("Serilog".into(), "2.10.0".into()),

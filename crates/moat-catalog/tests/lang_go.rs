@@ -2,7 +2,7 @@
 
 mod lang_image;
 
-use lang_image::{fixture, image_file, shared_dir};
+use lang_image::{catalog_fixture, fixture, image_file, shared_dir, sorted_name_versions};
 use moat_catalog::cataloger::{Applies, Cataloger};
 use moat_catalog::lang::go::{
     parse_go_buildinfo, parse_go_mod, BuildInfoError, GoBinaryCataloger, GoModCataloger,
@@ -16,15 +16,6 @@ const SENTINEL_END: [u8; 16] = [
     0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72, 0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2,
 ];
 
-fn names(packages: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
-
 fn meta<'a>(p: &'a Package, key: &str) -> Option<&'a str> {
     p.metadata.get(key).map(String::as_str)
 }
@@ -37,7 +28,10 @@ fn debian_app_hello_go_matches_syft() {
     let packages = GoBinaryCataloger
         .catalog("/usr/local/bin/hello-go", &binary)
         .unwrap();
-    assert_eq!(names(&packages), lang_image::syft_packages(&shared, "go-module"));
+    assert_eq!(
+        sorted_name_versions(&packages),
+        lang_image::syft_packages(&shared, "go-module")
+    );
     let main = packages
         .iter()
         .find(|p| p.name == "example.com/hello-go")
@@ -62,7 +56,7 @@ fn ldflags_version_names_the_main_module() {
         .unwrap();
     insta::assert_json_snapshot!("hello_ldflags", packages);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         vec![
             ("example.com/moat-fixture".into(), "v1.4.2".into()),
             ("stdlib".into(), "go1.19.8".into())
@@ -108,7 +102,7 @@ fn mach_o_and_pe_binaries_built_here() {
         assert!(binary.starts_with(magic));
         assert!(GoBinaryCataloger.wants_content("/x", &binary[..64]));
         let packages = GoBinaryCataloger.catalog("/x", &binary).unwrap();
-        let got = names(&packages);
+        let got = sorted_name_versions(&packages);
         assert_eq!(got.len(), 2, "{goos}: {got:?}");
         assert_eq!(got[0], ("example.com/cross".to_string(), "(devel)".to_string()));
         assert_eq!(got[1].0, "stdlib");
@@ -218,7 +212,7 @@ fn pointer_format_little_endian_64() {
     let packages = GoBinaryCataloger.catalog("/bin/tool", &elf).unwrap();
     insta::assert_json_snapshot!("pointer_format", packages);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         vec![
             ("../local".into(), "".into()),
             ("example.com/old".into(), "v1.2.0".into()),
@@ -239,7 +233,7 @@ fn pointer_format_big_endian_32() {
     );
     let packages = GoBinaryCataloger.catalog("/bin/m", &elf).unwrap();
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         vec![
             ("ex.com/m".into(), "(devel)".into()),
             ("stdlib".into(), "go1.15.2".into())
@@ -288,9 +282,7 @@ fn non_go_binaries_give_nothing() {
         vec![]
     );
     assert_eq!(
-        GoBinaryCataloger
-            .catalog("/bin/a", &fixture("rust/hello-auditable"))
-            .unwrap(),
+        catalog_fixture(&GoBinaryCataloger, "/bin/a", "rust/hello-auditable"),
         vec![]
     );
 }
@@ -307,7 +299,7 @@ fn go_mod_golden() {
     let packages = GoModCataloger.catalog("/src/api/go.mod", &contents).unwrap();
     insta::assert_json_snapshot!("go_mod", packages);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         vec![
             ("github.com/fork/gin".into(), "v1.9.2-patched".into()),
             ("github.com/google/uuid".into(), "v1.4.0".into()),

@@ -2,30 +2,16 @@
 
 mod lang_image;
 
-use lang_image::{fixture, shared_dir};
+use lang_image::{
+    assert_all_found_by, catalog_fixture, catalog_layer, fixture, owned_pairs, shared_dir,
+    sorted_name_versions, NODE_LAYER,
+};
 use moat_catalog::cataloger::{Applies, CatalogError, Cataloger};
 use moat_catalog::lang::npm::{
     parse_package_json, parse_package_lock, parse_pnpm_lock, parse_yarn_lock, JavascriptLockCataloger,
     JavascriptPackageCataloger,
 };
 use moat_core::Package;
-use std::io::Read;
-
-/// Layer blob holding `/app/node` (layer 2 of debian-app).
-const NODE_LAYER: &str = "efb51bab08cf101f7c6e885016ed27a2da8ef9d40a8b9c342a2ab220df551e2a";
-
-fn names(packages: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
 
 fn malformed_message(err: CatalogError) -> String {
     assert!(matches!(err, CatalogError::Malformed { .. }), "{err:?}");
@@ -87,7 +73,7 @@ fn package_lock_v1_nested_tree() {
     let packages =
         parse_package_lock("/src/package-lock.json", &fixture("npm/package-lock.v1.json")).unwrap();
     insta::assert_json_snapshot!("npm_package_lock_v1", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@types/node", "14.18.63"),
         ("debug", "2.6.9"),
         ("ms", "2.0.0"),
@@ -96,7 +82,7 @@ fn package_lock_v1_nested_tree() {
         ("send", "0.17.1"),
     ]);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         expected,
         "nested versions kept, duplicates and file: entries dropped"
     );
@@ -109,7 +95,7 @@ fn package_lock_v3_packages_map() {
     let packages =
         parse_package_lock("/src/package-lock.json", &fixture("npm/package-lock.v3.json")).unwrap();
     insta::assert_json_snapshot!("npm_package_lock_v3", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@scope/ui", "1.0.0"),
         ("@types/express", "4.17.21"),
         ("express", "4.18.2"),
@@ -119,7 +105,7 @@ fn package_lock_v3_packages_map() {
         ("tiny-git-dep", "1.0.0"),
     ]);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         expected,
         "root and link entries skipped; `name` wins over the path"
     );
@@ -158,7 +144,7 @@ fn deep_v1_tree_is_an_error_not_a_stack_overflow() {
 fn yarn_v1_multi_spec_entries() {
     let packages = parse_yarn_lock("/src/yarn.lock", &fixture("npm/yarn.v1.lock")).unwrap();
     insta::assert_json_snapshot!("npm_yarn_v1", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@babel/code-frame", "7.23.5"),
         ("chalk", "2.4.2"),
         ("lodash", "4.17.15"),
@@ -166,7 +152,7 @@ fn yarn_v1_multi_spec_entries() {
         ("ms", "2.1.3"),
     ]);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         expected,
         "one package per entry, aliases resolved to the real name"
     );
@@ -193,7 +179,7 @@ fn yarn_v1_errors_carry_the_line() {
 fn yarn_berry_golden() {
     let packages = parse_yarn_lock("/src/yarn.lock", &fixture("npm/yarn.berry.lock")).unwrap();
     insta::assert_json_snapshot!("npm_yarn_berry", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@babel/code-frame", "7.23.5"),
         ("ms", "2.1.3"),
         ("resolve", "1.22.8"),
@@ -201,7 +187,7 @@ fn yarn_berry_golden() {
         ("version-like", "1.10"),
     ]);
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         expected,
         "workspace, link and patch entries skipped"
     );
@@ -223,8 +209,8 @@ fn pnpm_v5_slash_keys_and_peer_suffixes() {
     let packages = parse_pnpm_lock("/src/pnpm-lock.yaml", &fixture("npm/pnpm-lock.v5.yaml")).unwrap();
     insta::assert_json_snapshot!("npm_pnpm_v5", packages);
     assert_eq!(
-        names(&packages),
-        pairs(&[
+        sorted_name_versions(&packages),
+        owned_pairs(&[
             ("@babel/core", "7.12.0"),
             ("lodash", "4.17.21"),
             ("supports-color", "8.1.1")
@@ -236,27 +222,27 @@ fn pnpm_v5_slash_keys_and_peer_suffixes() {
 fn pnpm_v6_at_keys_and_named_url_entries() {
     let packages = parse_pnpm_lock("/src/pnpm-lock.yaml", &fixture("npm/pnpm-lock.v6.yaml")).unwrap();
     insta::assert_json_snapshot!("npm_pnpm_v6", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@types/react", "18.2.48"),
         ("loose-envify", "1.4.0"),
         ("react", "18.2.0"),
         ("react-dom", "18.2.0"),
         ("tiny-dep", "0.2.0"),
     ]);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
 }
 
 #[test]
 fn pnpm_v9_packages_section() {
     let packages = parse_pnpm_lock("/src/pnpm-lock.yaml", &fixture("npm/pnpm-lock.v9.yaml")).unwrap();
     insta::assert_json_snapshot!("npm_pnpm_v9", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("@tanstack/query-core", "5.17.19"),
         ("@tanstack/react-query", "5.17.19"),
         ("js-tokens", "4.0.0"),
         ("react", "18.2.0"),
     ]);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
 }
 
 #[test]
@@ -291,47 +277,13 @@ fn cataloger_paths_and_targets() {
         assert!(JavascriptLockCataloger.wants_path(path), "{path}");
     }
     assert!(!JavascriptLockCataloger.wants_path("/a/package.json"));
-    let found = JavascriptLockCataloger
-        .catalog("/a/pnpm-lock.yaml", &fixture("npm/pnpm-lock.v9.yaml"))
-        .unwrap();
+    let found = catalog_fixture(
+        &JavascriptLockCataloger,
+        "/a/pnpm-lock.yaml",
+        "npm/pnpm-lock.v9.yaml",
+    );
     assert_eq!(found.len(), 4);
-    assert!(found.iter().all(|p| p.found_by == "javascript-lock-cataloger"));
-}
-
-/// Every file of one debian-app layer that `cataloger` asks for, run through it.
-fn catalog_layer(shared: &std::path::Path, blob: &str, cataloger: &dyn Cataloger) -> Vec<Package> {
-    let image = std::fs::File::open(shared.join("images/debian-app.tar")).expect("debian-app.tar");
-    let mut outer = tar::Archive::new(image);
-    let blob_name = format!("{blob}.tar.gz");
-    let entry = outer
-        .entries()
-        .expect("image entries")
-        .map(|e| e.expect("image entry"))
-        .find(|e| e.path().expect("path").to_string_lossy() == blob_name)
-        .unwrap_or_else(|| panic!("layer {blob} missing"));
-    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(entry));
-    let mut packages = Vec::new();
-    for inner in layer.entries().expect("layer entries") {
-        let mut inner = inner.expect("layer entry");
-        let path = format!(
-            "/{}",
-            inner
-                .path()
-                .expect("path")
-                .to_string_lossy()
-                .trim_start_matches("./")
-        );
-        if inner.header().entry_type().is_file() && cataloger.wants_path(&path) {
-            let mut bytes = Vec::new();
-            inner.read_to_end(&mut bytes).expect("read");
-            packages.extend(
-                cataloger
-                    .catalog(&path, &bytes)
-                    .unwrap_or_else(|e| panic!("{path}: {e}")),
-            );
-        }
-    }
-    packages
+    assert_all_found_by(&found, "javascript-lock-cataloger");
 }
 
 #[test]
@@ -348,10 +300,13 @@ fn debian_app_node_modules_match_syft() {
     let (deleted, kept): (Vec<Package>, Vec<Package>) = packages
         .into_iter()
         .partition(|p| p.primary_path().starts_with(whiteout));
-    assert_eq!(names(&deleted), pairs(&[("minimist", "1.2.0")]));
+    assert_eq!(
+        sorted_name_versions(&deleted),
+        owned_pairs(&[("minimist", "1.2.0")])
+    );
     let expected = lang_image::syft_packages(&shared, "npm");
     assert_eq!(expected.len(), 52);
-    assert_eq!(names(&kept), expected);
+    assert_eq!(sorted_name_versions(&kept), expected);
     let root = kept.iter().find(|p| p.name == "demo-web").unwrap();
     assert_eq!(root.primary_path(), "/app/node/package.json");
     assert_eq!(root.licenses, vec!["UNLICENSED"]);
@@ -377,7 +332,10 @@ fn debian_app_package_lock_matches_node_modules() {
     let installed = catalog_layer(&shared, NODE_LAYER, &JavascriptPackageCataloger);
     let without_root: Vec<Package> = installed.into_iter().filter(|p| p.name != "demo-web").collect();
     assert_eq!(from_lock.len(), 52);
-    assert_eq!(names(&from_lock), names(&without_root));
+    assert_eq!(
+        sorted_name_versions(&from_lock),
+        sorted_name_versions(&without_root)
+    );
     let nested = from_lock
         .iter()
         .find(|p| p.name == "ms" && p.version == "2.1.1")

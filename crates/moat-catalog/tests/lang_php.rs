@@ -2,38 +2,26 @@
 
 mod lang_image;
 
-use lang_image::fixture;
+use lang_image::{
+    assert_all_found_by, catalog_fixture, fixture, for_each_fixture_prefix, owned_pairs, sorted_name_versions,
+};
 use moat_catalog::cataloger::{Applies, CatalogError, Cataloger};
 use moat_catalog::lang::php::{
     parse_composer_lock, parse_installed_json, PhpComposerLockCataloger, PhpInstalledCataloger,
 };
-use moat_core::Package;
-
-fn names(packages: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
 
 #[test]
 fn installed_json_v2_golden() {
     let path = "/var/www/vendor/composer/installed.json";
     let packages = parse_installed_json(path, &fixture("php/installed.v2.json")).unwrap();
     insta::assert_json_snapshot!("php_installed_v2", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("monolog/monolog", "3.5.0"),
         ("phpunit/phpunit", "10.5.5"),
         ("psr/log", "3.0.0"),
         ("symfony/polyfill-mbstring", "v1.28.0"),
     ]);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
     let phpunit = packages.iter().find(|p| p.name == "phpunit/phpunit").unwrap();
     assert_eq!(phpunit.metadata.get("php.dev").map(String::as_str), Some("true"));
     assert_eq!(phpunit.licenses, vec!["BSD-3-Clause"]);
@@ -47,8 +35,8 @@ fn installed_json_v1_array() {
     )
     .unwrap();
     assert_eq!(
-        names(&packages),
-        pairs(&[
+        sorted_name_versions(&packages),
+        owned_pairs(&[
             ("guzzlehttp/guzzle", "6.5.5"),
             ("paragonie/random_compat", "v9.99.100")
         ])
@@ -109,23 +97,19 @@ fn cataloger_paths_and_targets() {
     assert!(!PhpInstalledCataloger.wants_path("/var/www/html/vendor/composer/installed.php"));
     assert!(PhpComposerLockCataloger.wants_path("/var/www/html/composer.lock"));
     assert!(!PhpComposerLockCataloger.wants_path("/var/www/html/composer.json"));
-    let found = PhpComposerLockCataloger
-        .catalog("/a/composer.lock", &fixture("php/composer.lock"))
-        .unwrap();
-    assert!(found.iter().all(|p| p.found_by == "php-composer-lock-cataloger"));
+    let found = catalog_fixture(&PhpComposerLockCataloger, "/a/composer.lock", "php/composer.lock");
+    assert_all_found_by(&found, "php-composer-lock-cataloger");
 }
 
 #[test]
 fn truncated_inputs_never_panic() {
-    for file in [
+    let files = [
         "php/installed.v1.json",
         "php/installed.v2.json",
         "php/composer.lock",
-    ] {
-        let data = fixture(file);
-        for end in 0..data.len() {
-            let _ = parse_installed_json("/v/composer/installed.json", &data[..end]);
-            let _ = parse_composer_lock("/v/composer.lock", &data[..end]);
-        }
-    }
+    ];
+    for_each_fixture_prefix(&files, |prefix| {
+        let _ = parse_installed_json("/v/composer/installed.json", prefix);
+        let _ = parse_composer_lock("/v/composer.lock", prefix);
+    });
 }

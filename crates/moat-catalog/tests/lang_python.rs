@@ -2,31 +2,18 @@
 
 mod lang_image;
 
-use lang_image::{fixture, shared_dir};
+use lang_image::{
+    assert_all_found_by, catalog_fixture, catalog_layer, fixture, for_each_fixture_prefix, owned_pairs,
+    shared_dir, sorted_name_versions, VENV_LAYER,
+};
 use moat_catalog::cataloger::{Applies, CatalogError, Cataloger};
 use moat_catalog::lang::python::{
     parse_pipfile_lock, parse_poetry_lock, parse_python_metadata, parse_requirements, parse_uv_lock,
     PythonInstalledCataloger, PythonPackageCataloger,
 };
 use moat_core::Package;
-use std::io::Read;
 
 const SITE: &str = "/usr/lib/python3/dist-packages";
-/// Layer blob holding `/app/venv` (layer 1 of debian-app).
-const VENV_LAYER: &str = "15e359dfbeea376eb72f235abcbaa4d1bba49fa66f17ecd6fade7c941993fe99";
-
-fn names(packages: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
 
 #[test]
 fn dist_info_with_license_expression_golden() {
@@ -60,9 +47,11 @@ fn egg_info_pkg_info_and_single_file_egg_info() {
     );
     assert_eq!(zope.licenses, vec!["ZPL 2.1"]);
     let path = format!("{SITE}/python_apt-2.6.0.egg-info");
-    let apt = PythonInstalledCataloger
-        .catalog(&path, &fixture("python/python_apt-2.6.0.egg-info"))
-        .unwrap();
+    let apt = catalog_fixture(
+        &PythonInstalledCataloger,
+        &path,
+        "python/python_apt-2.6.0.egg-info",
+    );
     insta::assert_json_snapshot!("python_apt_egg_info", apt);
 }
 
@@ -96,14 +85,14 @@ fn installed_paths() {
 fn requirements_keeps_exact_pins_only() {
     let packages = parse_requirements("/src/requirements.txt", &fixture("python/requirements.txt")).unwrap();
     insta::assert_json_snapshot!("python_requirements", packages);
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("asgiref", "3.7.2"),
         ("django", "3.2.25"),
         ("pyyaml", "5.4.1"),
         ("requests", "2.31.0"),
         ("typing-extensions", "4.9.0"),
     ]);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
     assert!(parse_requirements("/src/requirements.txt", b"a==1\xff").is_err());
 }
 
@@ -129,8 +118,8 @@ fn pipfile_lock_golden() {
     let packages = parse_pipfile_lock("/src/Pipfile.lock", &fixture("python/Pipfile.lock")).unwrap();
     insta::assert_json_snapshot!("python_pipfile_lock", packages);
     assert_eq!(
-        names(&packages),
-        pairs(&[
+        sorted_name_versions(&packages),
+        owned_pairs(&[
             ("flask", "3.0.0"),
             ("markupsafe", "2.1.3"),
             ("pytest-cov", "4.1.0")
@@ -148,8 +137,8 @@ fn uv_lock_skips_the_project_and_virtual_members() {
     let packages = parse_uv_lock("/src/uv.lock", &fixture("python/uv.lock")).unwrap();
     insta::assert_json_snapshot!("python_uv_lock", packages);
     assert_eq!(
-        names(&packages),
-        pairs(&[("anyio", "4.2.0"), ("idna", "3.6"), ("sniffio", "1.3.0")])
+        sorted_name_versions(&packages),
+        owned_pairs(&[("anyio", "4.2.0"), ("idna", "3.6"), ("sniffio", "1.3.0")])
     );
 }
 
@@ -167,45 +156,9 @@ fn declared_cataloger_dispatch() {
     }
     assert!(c.wants_path("/a/Pipfile.lock") && c.wants_path("/a/uv.lock"));
     assert!(!c.wants_path("/a/requirements.in") && !c.wants_path("/a/Pipfile"));
-    let found = c.catalog("/a/uv.lock", &fixture("python/uv.lock")).unwrap();
-    assert!(found.iter().all(|p| p.found_by == "python-package-cataloger"));
+    let found = catalog_fixture(&c, "/a/uv.lock", "python/uv.lock");
+    assert_all_found_by(&found, "python-package-cataloger");
     assert_eq!(found.len(), 3);
-}
-
-/// Runs `cataloger` over every file of one layer of debian-app that it asks for.
-fn catalog_layer(shared: &std::path::Path, blob: &str, cataloger: &dyn Cataloger) -> Vec<Package> {
-    let image = std::fs::File::open(shared.join("images/debian-app.tar")).expect("debian-app.tar");
-    let mut outer = tar::Archive::new(image);
-    let blob_name = format!("{blob}.tar.gz");
-    let entry = outer
-        .entries()
-        .expect("image entries")
-        .map(|e| e.expect("image entry"))
-        .find(|e| e.path().expect("path").to_string_lossy() == blob_name)
-        .unwrap_or_else(|| panic!("layer {blob} missing"));
-    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(entry));
-    let mut packages = Vec::new();
-    for inner in layer.entries().expect("layer entries") {
-        let mut inner = inner.expect("layer entry");
-        let path = format!(
-            "/{}",
-            inner
-                .path()
-                .expect("path")
-                .to_string_lossy()
-                .trim_start_matches("./")
-        );
-        if inner.header().entry_type().is_file() && cataloger.wants_path(&path) {
-            let mut bytes = Vec::new();
-            inner.read_to_end(&mut bytes).expect("read");
-            packages.extend(
-                cataloger
-                    .catalog(&path, &bytes)
-                    .unwrap_or_else(|e| panic!("{path}: {e}")),
-            );
-        }
-    }
-    packages
 }
 
 #[test]
@@ -214,7 +167,7 @@ fn debian_app_venv_matches_syft() {
     let packages = catalog_layer(&shared, VENV_LAYER, &PythonInstalledCataloger);
     let expected = lang_image::syft_packages(&shared, "python");
     assert_eq!(expected.len(), 12);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
     let django = packages.iter().find(|p| p.name == "django").unwrap();
     assert_eq!(
         django.primary_path(),
@@ -223,26 +176,21 @@ fn debian_app_venv_matches_syft() {
     assert_eq!(django.licenses, vec!["BSD-3-Clause"]);
     let certifi = packages.iter().find(|p| p.name == "certifi").unwrap();
     assert_eq!(certifi.licenses, vec!["MPL-2.0"]);
-    assert!(packages
-        .iter()
-        .all(|p| p.found_by == "python-installed-package-cataloger"));
+    assert_all_found_by(&packages, "python-installed-package-cataloger");
 }
 
 #[test]
 fn truncated_inputs_never_panic() {
-    for file in [
+    let metadata_files = [
         "python/attrs-23.2.0.dist-info.METADATA",
         "python/Flask_Login-0.6.3.dist-info.METADATA",
-    ] {
-        let data = fixture(file);
-        for end in 0..data.len() {
-            let _ = parse_python_metadata("/m/METADATA", &data[..end]);
-        }
-    }
-    let data = fixture("python/requirements.txt");
-    for end in 0..data.len() {
-        assert!(parse_requirements("/m/requirements.txt", &data[..end]).is_ok());
-    }
+    ];
+    for_each_fixture_prefix(&metadata_files, |prefix| {
+        let _ = parse_python_metadata("/m/METADATA", prefix);
+    });
+    for_each_fixture_prefix(&["python/requirements.txt"], |prefix| {
+        assert!(parse_requirements("/m/requirements.txt", prefix).is_ok());
+    });
     for (file, parse) in [
         (
             "python/poetry.lock",
@@ -251,9 +199,8 @@ fn truncated_inputs_never_panic() {
         ("python/uv.lock", parse_uv_lock),
         ("python/Pipfile.lock", parse_pipfile_lock),
     ] {
-        let data = fixture(file);
-        for end in 0..data.len() {
-            let _ = parse("/m/lock", &data[..end]);
-        }
+        for_each_fixture_prefix(&[file], |prefix| {
+            let _ = parse("/m/lock", prefix);
+        });
     }
 }

@@ -2,32 +2,22 @@
 
 mod lang_image;
 
-use lang_image::fixture;
+use lang_image::{
+    assert_all_found_by, catalog_fixture, fixture, for_each_fixture_prefix, owned_pairs, sorted_name_versions,
+};
 use moat_catalog::cataloger::{Applies, CatalogError, Cataloger};
 use moat_catalog::lang::ruby::{
     parse_gemfile_lock, parse_gemspec, RubyGemfileLockCataloger, RubyGemspecCataloger,
 };
-use moat_core::Package;
 
 const SPECS: &str = "/usr/local/bundle/specifications";
-
-fn names(packages: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn installed_gemspec_golden() {
     let path = format!("{SPECS}/rack-2.2.8.gemspec");
-    let packages = RubyGemspecCataloger
-        .catalog(&path, &fixture("ruby/rack-2.2.8.gemspec"))
-        .unwrap();
+    let packages = catalog_fixture(&RubyGemspecCataloger, &path, "ruby/rack-2.2.8.gemspec");
     insta::assert_json_snapshot!("ruby_rack_gemspec", packages);
-    assert_eq!(names(&packages), vec![("rack".to_string(), "2.2.8".to_string())]);
+    assert_eq!(sorted_name_versions(&packages), owned_pairs(&[("rack", "2.2.8")]));
     assert_eq!(packages[0].licenses, vec!["MIT"]);
 }
 
@@ -122,25 +112,24 @@ fn gemfile_lock_cataloger() {
     assert_eq!(RubyGemfileLockCataloger.applies(), Applies::DirectoriesOnly);
     assert!(RubyGemfileLockCataloger.wants_path("/app/Gemfile.lock"));
     assert!(!RubyGemfileLockCataloger.wants_path("/app/Gemfile"));
-    let found = RubyGemfileLockCataloger
-        .catalog("/app/Gemfile.lock", &fixture("ruby/Gemfile.lock"))
-        .unwrap();
-    assert!(found.iter().all(|p| p.found_by == "ruby-gemfile-lock-cataloger"));
+    let found = catalog_fixture(
+        &RubyGemfileLockCataloger,
+        "/app/Gemfile.lock",
+        "ruby/Gemfile.lock",
+    );
+    assert_all_found_by(&found, "ruby-gemfile-lock-cataloger");
 }
 
 #[test]
 fn truncated_inputs_never_panic() {
-    for file in [
+    let gemspecs = [
         "ruby/rack-2.2.8.gemspec",
         "ruby/nokogiri-1.15.5-x86_64-linux.gemspec",
-    ] {
-        let data = fixture(file);
-        for end in 0..data.len() {
-            let _ = parse_gemspec("/g/specifications/x.gemspec", &data[..end]);
-        }
-    }
-    let data = fixture("ruby/Gemfile.lock");
-    for end in 0..data.len() {
-        let _ = parse_gemfile_lock("/app/Gemfile.lock", &data[..end]);
-    }
+    ];
+    for_each_fixture_prefix(&gemspecs, |prefix| {
+        let _ = parse_gemspec("/g/specifications/x.gemspec", prefix);
+    });
+    for_each_fixture_prefix(&["ruby/Gemfile.lock"], |prefix| {
+        let _ = parse_gemfile_lock("/app/Gemfile.lock", prefix);
+    });
 }

@@ -3,7 +3,7 @@
 mod lang_image;
 
 use flate2::{write::ZlibEncoder, Compression};
-use lang_image::{fixture, image_file, shared_dir};
+use lang_image::{fixture, image_file, owned_pairs, shared_dir, sorted_name_versions};
 use moat_catalog::cataloger::{CatalogError, Cataloger};
 use moat_catalog::lang::rust::{
     parse_auditable_binary, parse_cargo_lock, CargoAuditableCataloger, CargoLockCataloger,
@@ -11,15 +11,6 @@ use moat_catalog::lang::rust::{
 use object::write::Object;
 use object::{Architecture, BinaryFormat, Endianness, SectionKind};
 use std::io::Write;
-
-fn names(packages: &[moat_core::Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn cargo_lock_v3_golden() {
@@ -63,7 +54,7 @@ fn debian_app_cargo_lock_matches_trivy() {
         .collect();
     expected.sort();
     assert_eq!(expected.len(), 34);
-    assert_eq!(names(&packages), expected);
+    assert_eq!(sorted_name_versions(&packages), expected);
     assert!(packages
         .iter()
         .all(|p| p.found_by == "rust-cargo-lock-cataloger" && p.primary_path() == "/app/rust/Cargo.lock"));
@@ -96,11 +87,8 @@ fn auditable_binary_golden() {
     insta::assert_json_snapshot!("auditable_binary", packages);
     // autocfg is a build dependency: compiled into the build script, not the binary.
     assert_eq!(
-        names(&packages),
-        vec![
-            ("hello-auditable".to_string(), "0.2.0".to_string()),
-            ("itoa".to_string(), "1.0.11".to_string())
-        ]
+        sorted_name_versions(&packages),
+        owned_pairs(&[("hello-auditable", "0.2.0"), ("itoa", "1.0.11")])
     );
 }
 
@@ -126,7 +114,7 @@ fn synthesized_dep_section_is_read() {
     let elf = elf_with_section(b".dep-v0", &zlib(json));
     let packages = parse_auditable_binary("/bin/app", &elf).unwrap();
     assert_eq!(
-        names(&packages),
+        sorted_name_versions(&packages),
         vec![("app".into(), "1.0.0".into()), ("serde".into(), "1.0.190".into())]
     );
     let app = packages.iter().find(|p| p.name == "app").unwrap();

@@ -10,22 +10,37 @@ use os_support::{bdb_hash, image_files, ndb, package_blob, shared_dir, Endian};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/os/rpm");
 
+/// The header blob of a package (`openssl`, `openssl-libs`) built from the
+/// `openssl-1.1.1k-1.el8` source rpm.
+fn openssl_blob(name: &str) -> Vec<u8> {
+    package_blob(
+        name,
+        Some(1),
+        "1.1.1k",
+        "1.el8",
+        "x86_64",
+        "openssl-1.1.1k-1.el8.src.rpm",
+        "OpenSSL and ASL 2.0",
+    )
+}
+
+/// Overwrites `count` bytes of `bytes` at places and with values drawn from the xorshift state
+/// `seed` (each value is the state shifted right by `value_shift`).
+fn scramble(bytes: &mut [u8], seed: &mut u32, count: usize, value_shift: u32) {
+    for _ in 0..count {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 17;
+        *seed ^= *seed << 5;
+        let at = *seed as usize % bytes.len();
+        bytes[at] = (*seed >> value_shift) as u8;
+    }
+}
+
 fn sample_records() -> Vec<(u32, Vec<u8>)> {
     vec![
         // rpm's instance counter lives under key 0 in Berkeley DB databases: not a package.
         (0, 4u32.to_le_bytes().to_vec()),
-        (
-            1,
-            package_blob(
-                "openssl-libs",
-                Some(1),
-                "1.1.1k",
-                "1.el8",
-                "x86_64",
-                "openssl-1.1.1k-1.el8.src.rpm",
-                "OpenSSL and ASL 2.0",
-            ),
-        ),
+        (1, openssl_blob("openssl-libs")),
         (
             2,
             package_blob(
@@ -87,15 +102,7 @@ const EXPECTED_SAMPLE: [&str; 3] = [
 
 #[test]
 fn header_blob_golden() {
-    let blob = package_blob(
-        "openssl",
-        Some(1),
-        "1.1.1k",
-        "1.el8",
-        "x86_64",
-        "openssl-1.1.1k-1.el8.src.rpm",
-        "OpenSSL and ASL 2.0",
-    );
+    let blob = openssl_blob("openssl");
     let header = parse_header(&blob).unwrap();
     let package = header_package(&blob, "/var/lib/rpm/rpmdb.sqlite")
         .unwrap()
@@ -123,13 +130,7 @@ fn truncated_and_mutated_headers_never_panic() {
     let mut seed = 0x9e37_79b9_u32;
     for _ in 0..2000 {
         let mut bytes = blob.clone();
-        for _ in 0..4 {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            let at = seed as usize % bytes.len();
-            bytes[at] = (seed >> 11) as u8;
-        }
+        scramble(&mut bytes, &mut seed, 4, 11);
         let _ = parse_header(&bytes);
     }
 }
@@ -197,13 +198,7 @@ fn berkeley_db_damage_is_reported_not_fatal() {
     let mut seed = 0x1234_5678_u32;
     for _ in 0..500 {
         let mut bytes = bdb_hash(&sample_records(), 512, 2, Endian::Little);
-        for _ in 0..6 {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            let at = seed as usize % bytes.len();
-            bytes[at] = (seed >> 9) as u8;
-        }
+        scramble(&mut bytes, &mut seed, 6, 9);
         let _ = rpm::parse_bdb(&bytes, "/p");
     }
 }

@@ -142,6 +142,16 @@ pub fn write(
 }
 
 /// The inventory's canonical JSON, hashed into document identifiers.
+/// Writes `document` as pretty JSON followed by a newline.
+fn write_pretty_json(
+    document: &impl serde::Serialize,
+    out: &mut dyn std::io::Write,
+) -> Result<(), SbomError> {
+    serde_json::to_writer_pretty(&mut *out, document).map_err(SbomError::Serialize)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
 fn canonical(inventory: &Inventory) -> Result<Vec<u8>, SbomError> {
     serde_json::to_vec(inventory).map_err(SbomError::Serialize)
 }

@@ -27,9 +27,7 @@ pub(crate) fn write(inventory: &Inventory, out: &mut dyn std::io::Write) -> Resu
         schema: MOAT_JSON_SCHEMA,
         inventory,
     };
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(SbomError::Serialize)?;
-    out.write_all(b"\n")?;
-    Ok(())
+    crate::write_pretty_json(&document, out)
 }
 
 /// Reads Moat JSON back; the source keeps its description but becomes an SBOM source.

@@ -1,6 +1,7 @@
 //! .NET: NuGet packages from `*.deps.json` (written next to a built application, so evidence of
 //! what is deployed) and from `packages.lock.json` (declared, directories only).
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use moat_core::{Package, PackageType};
 use serde::Deserialize;
@@ -174,7 +175,7 @@ impl Cataloger for DotnetPackagesLockCataloger {
     }
 
     fn wants_path(&self, path: &str) -> bool {
-        path == "packages.lock.json" || path.ends_with("/packages.lock.json")
+        file_name(path) == "packages.lock.json"
     }
 
     fn max_size(&self) -> u64 {

@@ -10,6 +10,12 @@ pub mod python;
 pub mod ruby;
 pub mod rust;
 
+/// The last component of a `/`-separated path: the file name that lock and manifest catalogers
+/// match on.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// Every language cataloger, in registry order.
 pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
     vec![

@@ -1,6 +1,7 @@
 //! PHP: Composer packages installed under `vendor/` (`vendor/composer/installed.json`, Composer 1
 //! array and Composer 2 `{"packages": […]}` layouts) and declared in `composer.lock`.
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use crate::license::to_spdx;
 use moat_core::{Package, PackageType};
@@ -173,7 +174,7 @@ impl Cataloger for PhpComposerLockCataloger {
     }
 
     fn wants_path(&self, path: &str) -> bool {
-        path.rsplit('/').next() == Some("composer.lock")
+        file_name(path) == "composer.lock"
     }
 
     fn max_size(&self) -> u64 {

@@ -11,6 +11,7 @@
 //!
 //! The lock files are TOML (`toml`) and JSON (`serde_json`).
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use crate::license::to_spdx;
 use moat_core::{Package, PackageType};
@@ -155,11 +156,6 @@ pub fn parse_python_metadata(path: &str, contents: &[u8]) -> Result<Package, Cat
     Ok(p)
 }
 
-/// The last component of a `/`-separated path.
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 /// Whether `path` is core metadata of an installed distribution.
 fn is_installed_metadata(path: &str) -> bool {
     path.ends_with(".dist-info/METADATA")
@@ -193,6 +189,17 @@ impl Cataloger for PythonInstalledCataloger {
     }
 }
 
+/// A declared dependency found in the requirements or lock file at `path`, its name normalised.
+fn declared_package(path: &str, name: &str, version: impl Into<String>) -> Package {
+    Package::new(
+        PackageType::Python,
+        normalize_name(name),
+        version,
+        path,
+        DECLARED_CATALOGER,
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // requirements*.txt
 // ---------------------------------------------------------------------------------------------
@@ -206,13 +213,7 @@ pub fn parse_requirements(path: &str, contents: &[u8]) -> Result<Vec<Package>, C
     let mut packages = Vec::new();
     for (line_no, line) in logical_lines(text).into_iter().take(MAX_ENTRIES) {
         if let Some((name, version)) = pinned_requirement(&line) {
-            let mut p = Package::new(
-                PackageType::Python,
-                normalize_name(name),
-                version,
-                path,
-                DECLARED_CATALOGER,
-            );
+            let mut p = declared_package(path, name, version);
             p.metadata.insert("python.line".into(), line_no.to_string());
             packages.push(p);
         }
@@ -323,13 +324,7 @@ pub fn parse_poetry_lock(path: &str, contents: &[u8]) -> Result<Vec<Package>, Ca
     let mut packages = Vec::with_capacity(entries.len());
     for entry in entries {
         let Some(version) = entry.version else { continue };
-        let mut p = Package::new(
-            PackageType::Python,
-            normalize_name(&entry.name),
-            version,
-            path,
-            DECLARED_CATALOGER,
-        );
+        let mut p = declared_package(path, &entry.name, version);
         if let Some(category) = entry.category {
             p.metadata.insert("python.category".into(), category);
         }
@@ -357,13 +352,7 @@ pub fn parse_uv_lock(path: &str, contents: &[u8]) -> Result<Vec<Package>, Catalo
             continue;
         }
         let Some(version) = entry.version else { continue };
-        let mut p = Package::new(
-            PackageType::Python,
-            normalize_name(&entry.name),
-            version,
-            path,
-            DECLARED_CATALOGER,
-        );
+        let mut p = declared_package(path, &entry.name, version);
         if let Some((kind, value)) = source.iter().next() {
             p.metadata.insert("python.source_type".into(), kind.clone());
             if let Some(url) = value.as_str() {
@@ -411,13 +400,7 @@ pub fn parse_pipfile_lock(path: &str, contents: &[u8]) -> Result<Vec<Package>, C
             if version.is_empty() {
                 continue;
             }
-            let mut p = Package::new(
-                PackageType::Python,
-                normalize_name(name),
-                version,
-                path,
-                DECLARED_CATALOGER,
-            );
+            let mut p = declared_package(path, name, version);
             p.metadata.insert("python.group".into(), group.to_string());
             if let Some(index) = &entry.index {
                 p.metadata.insert("python.index".into(), index.clone());

@@ -6,6 +6,7 @@
 //! literal assignments are read line by line. `Gemfile.lock` is Bundler's own indentation-based
 //! format, for which no Rust crate exists.
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use crate::license::to_spdx;
 use moat_core::{Package, PackageType};
@@ -204,7 +205,7 @@ impl Cataloger for RubyGemfileLockCataloger {
     }
 
     fn wants_path(&self, path: &str) -> bool {
-        path.rsplit('/').next() == Some("Gemfile.lock")
+        file_name(path) == "Gemfile.lock"
     }
 
     fn max_size(&self) -> u64 {

@@ -2,6 +2,7 @@
 //! `cargo auditable` (the zlib-compressed JSON in the `.dep-v0` section, read with the
 //! `auditable-info` crate).
 
+use super::file_name;
 use crate::cataloger::{CatalogError, Cataloger};
 use moat_core::{Package, PackageType};
 use serde::Deserialize;
@@ -92,7 +93,7 @@ impl Cataloger for CargoLockCataloger {
     }
 
     fn wants_path(&self, path: &str) -> bool {
-        path == "Cargo.lock" || path.ends_with("/Cargo.lock")
+        file_name(path) == "Cargo.lock"
     }
 
     fn max_size(&self) -> u64 {

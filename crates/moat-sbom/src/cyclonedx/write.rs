@@ -16,9 +16,7 @@ pub(crate) fn write(
     out: &mut dyn std::io::Write,
 ) -> Result<(), SbomError> {
     let bom = build_bom(inventory, options, canonical)?;
-    serde_json::to_writer_pretty(&mut *out, &bom).map_err(SbomError::Serialize)?;
-    out.write_all(b"\n")?;
-    Ok(())
+    crate::write_pretty_json(&bom, out)
 }
 
 fn build_bom(inventory: &Inventory, options: &WriteOptions, canonical: &[u8]) -> Result<Bom, SbomError> {

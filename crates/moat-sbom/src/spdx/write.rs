@@ -16,9 +16,7 @@ pub(crate) fn write(
     out: &mut dyn std::io::Write,
 ) -> Result<(), SbomError> {
     let document = build_document(inventory, options, canonical)?;
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(SbomError::Serialize)?;
-    out.write_all(b"\n")?;
-    Ok(())
+    crate::write_pretty_json(&document, out)
 }
 
 fn build_document(

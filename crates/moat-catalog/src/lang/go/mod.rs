@@ -3,6 +3,7 @@
 pub mod buildinfo;
 pub mod modfile;
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use buildinfo::{BuildInfo, Module};
 use moat_core::{Package, PackageType};
@@ -210,7 +211,7 @@ impl Cataloger for GoModCataloger {
     }
 
     fn wants_path(&self, path: &str) -> bool {
-        path == "go.mod" || path.ends_with("/go.mod")
+        file_name(path) == "go.mod"
     }
 
     fn max_size(&self) -> u64 {

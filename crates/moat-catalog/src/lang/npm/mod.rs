@@ -10,6 +10,7 @@ pub use package_lock::parse_package_lock;
 pub use pnpm::parse_pnpm_lock;
 pub use yarn::parse_yarn_lock;
 
+use super::file_name;
 use crate::cataloger::{Applies, CatalogError, Cataloger};
 use crate::license::to_spdx;
 use moat_core::{Package, PackageType};
@@ -91,11 +92,6 @@ pub fn parse_package_json(path: &str, contents: &[u8]) -> Result<Option<Package>
         p.metadata.insert("npm.private".into(), "true".into());
     }
     Ok(Some(p))
-}
-
-/// The last component of a `/`-separated path.
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Reads `package.json` files: installed packages and projects.
