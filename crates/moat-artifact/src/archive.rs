@@ -284,7 +284,7 @@ fn decompress_to_temp(
             });
         }
         return Err(ArtifactError::CompressionRatio {
-            layer: shown.to_string(),
+            what: format!("compressed archive {shown}"),
             limit: limits.max_ratio,
         });
     }

@@ -36,13 +36,12 @@ pub enum ArtifactError {
         /// The limit that was exceeded.
         limit: u64,
     },
-    /// A layer decompresses to far more bytes than it holds: a decompression bomb.
-    #[error(
-        "layer {layer}: decompressed size exceeds {limit} times its compressed size (decompression bomb?)"
-    )]
+    /// A layer or compressed archive decompresses to far more bytes than it holds: a
+    /// decompression bomb.
+    #[error("{what}: decompressed size exceeds {limit} times its compressed size (decompression bomb?)")]
     CompressionRatio {
-        /// The layer concerned.
-        layer: String,
+        /// What was being decompressed: `layer …` or `compressed archive …`.
+        what: String,
         /// The configured ratio limit.
         limit: u64,
     },

@@ -386,7 +386,7 @@ impl LayerContext<'_> {
             }
             Some(LimitHit::Ratio) => {
                 return ArtifactError::CompressionRatio {
-                    layer,
+                    what: format!("layer {layer}"),
                     limit: self.limits.max_ratio,
                 }
             }

@@ -335,6 +335,36 @@ fn truncated_docker_archive_names_the_file() {
 }
 
 #[test]
+fn a_compressed_outer_archive_bomb_is_named_as_the_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("image.tar");
+    write_docker_archive(&plain, &[raw_tar(&[file("a", b"1")])], false);
+    // The outer tar: 8 MiB of zeros ahead of the image's own members, then gzip over it all.
+    let mut outer = raw_tar(&[file("padding", &vec![0u8; 8 << 20])]);
+    outer.truncate(outer.len() - 1024);
+    outer.extend_from_slice(&std::fs::read(&plain).unwrap());
+    let packed = tmp.path().join("image.tar.gz");
+    std::fs::write(&packed, gzip(&outer)).unwrap();
+    let options = OpenOptions {
+        limits: Limits {
+            max_ratio: 50,
+            ..Limits::default()
+        },
+        ..OpenOptions::default()
+    };
+    let err = open(&Target::DockerArchive(packed), &options).unwrap_err();
+    assert!(
+        matches!(err, ArtifactError::CompressionRatio { limit: 50, .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("compressed archive ") && message.contains("image.tar.gz"),
+        "{message}"
+    );
+}
+
+#[test]
 fn non_image_files_are_refused_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let text = tmp.path().join("notes.txt");

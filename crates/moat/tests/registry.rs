@@ -51,6 +51,11 @@ fn plain_http_needs_insecure_and_unknown_tags_are_named() {
         return;
     };
     let missing = format!("{}/moat/nothing:here", registry.host());
+    // The registry speaks plain HTTP: without --insecure Moat insists on HTTPS and says how to opt in.
+    let output = moat(&["sbom", &missing, "-f", "json", "-q"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--insecure"), "{stderr}");
     let output = moat(&["sbom", &missing, "--insecure", "-f", "json", "-q"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
