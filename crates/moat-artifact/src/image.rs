@@ -335,6 +335,13 @@ fn open_docker_archive(path: &Path, options: &OpenOptions) -> Result<Image, Arti
     }
     let manifests: Vec<DockerManifest> =
         oci::parse_json(&archive.read_small("manifest.json", MAX_JSON_BYTES)?, &what)?;
+    if manifests.len() > 1 {
+        tracing::warn!(
+            "{shown} holds {} images; reading the first ({})",
+            manifests.len(),
+            manifests[0].repo_tags.as_deref().unwrap_or_default().join(", ")
+        );
+    }
     let manifest = manifests
         .into_iter()
         .next()

@@ -70,6 +70,11 @@ fn syft_only(image: &str) -> Vec<(Triple, &'static str)> {
             ),
         ],
         "rpm-sample" => vec![busybox],
+        "debian-app" => vec![(
+            triple("java-archive", "log4j", "1.2-1.2.17"),
+            "syft takes the version from the file name log4j-1.2-1.2.17.jar; the jar's manifest \
+             (Bundle-Version) and the image's ground truth say 1.2.17, which Moat reports",
+        )],
         _ => Vec::new(),
     }
 }
@@ -85,6 +90,10 @@ fn moat_only(image: &str) -> Vec<(Triple, &'static str)> {
                     "in /app/rust/Cargo.lock; syft's image mode skips Cargo.lock, trivy reports it",
                 )
             })
+            .chain([(
+                triple("java-archive", "log4j", "1.2.17"),
+                "/usr/share/java/log4j-1.2-1.2.17.jar is Log4j 1.2.17 (manifest Bundle-Version)",
+            )])
             .collect(),
         _ => Vec::new(),
     }

@@ -76,7 +76,7 @@ impl Cataloger for JavaArchiveCataloger {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants_path(&self, path: &str) -> bool {

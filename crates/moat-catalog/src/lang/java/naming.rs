@@ -1,6 +1,8 @@
 //! Names, versions, group ids and CPEs of Java archives, chosen the way syft chooses them so the
-//! outputs line up: the file name first (`log4j-1.2-1.2.17.jar` is `log4j` `1.2-1.2.17`), then
-//! the manifest.
+//! outputs line up: the file name first, then the manifest. One deliberate difference: Debian
+//! names jars `<name>-<series>-<version>.jar` (`log4j-1.2-1.2.17.jar`); where the manifest's
+//! version is the file name's last part, that version is taken (`1.2.17`, where syft says
+//! `1.2-1.2.17`, a version no advisory range can match).
 
 use super::manifest::Manifest;
 
@@ -97,13 +99,24 @@ pub fn select_name(manifest: Option<&Manifest>, guess: &FileNameGuess) -> String
     from_manifest.unwrap_or_default().to_string()
 }
 
-/// The archive's version: from the file name, else from the manifest (main section first).
+/// The archive's version: from the file name, else from the manifest (main section first); the
+/// manifest's when the file name's version is `<series>-<manifest version>`.
 pub fn select_version(manifest: Option<&Manifest>, guess: &FileNameGuess) -> String {
-    if !guess.version.is_empty() {
-        return guess.version.clone();
-    }
     let from_manifest = manifest.and_then(|m| VERSION_FIELDS.iter().find_map(|f| m.any_value(f)));
-    from_manifest.unwrap_or_default().to_string()
+    match from_manifest {
+        Some(declared) if guess.version.is_empty() || is_series_then(&guess.version, declared) => {
+            declared.to_string()
+        }
+        _ => guess.version.clone(),
+    }
+}
+
+/// True for `1.2-1.2.17` and `1.2.17`: a file-name version ending in `-` + the declared one.
+fn is_series_then(file_version: &str, declared: &str) -> bool {
+    !declared.is_empty()
+        && file_version
+            .strip_suffix(declared)
+            .is_some_and(|series| series.ends_with('-'))
 }
 
 /// A group id from manifest attributes that hold a reverse domain name
@@ -188,6 +201,20 @@ mod tests {
         assert_eq!(guess("foo-rc2.war"), ("foo".into(), "rc2".into()));
         assert_eq!(guess("commons.jar"), ("commons".into(), String::new()));
         assert_eq!(guess("1up-2.0.jar"), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn debian_series_file_names_take_the_manifest_version() {
+        let manifest =
+            super::super::manifest::parse_manifest("Manifest-Version: 1.0\r\nBundle-Version: 1.2.17\r\n");
+        let debian = guess_from_file_name("log4j-1.2-1.2.17.jar");
+        assert_eq!(debian.version, "1.2-1.2.17");
+        assert_eq!(select_version(Some(&manifest), &debian), "1.2.17");
+        let plain = guess_from_file_name("log4j-1.2.16.jar");
+        assert_eq!(select_version(Some(&manifest), &plain), "1.2.16");
+        let suffix_only = guess_from_file_name("app-11.2.17.jar");
+        assert_eq!(select_version(Some(&manifest), &suffix_only), "11.2.17");
+        assert_eq!(select_version(None, &debian), "1.2-1.2.17");
     }
 
     #[test]
