@@ -31,6 +31,8 @@ struct Cli {
 enum Command {
     /// Inventory every package in a target and write an SBOM.
     Sbom(commands::sbom::SbomArgs),
+    /// Version ordering per ecosystem: check Moat against conformance vectors.
+    Version(commands::version::VersionArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     init_logging(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Sbom(args) => commands::sbom::run(args, cli.quiet),
+        Command::Version(args) => commands::version::run(args, cli.quiet),
     };
     match result {
         Ok(code) => code,
