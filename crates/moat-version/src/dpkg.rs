@@ -122,19 +122,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Version) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+crate::equality_from_ord!(Version);
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -190,7 +178,7 @@ fn weight(byte: u8) -> i32 {
 
 /// Compares two dpkg versions.
 pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    Ok(a.parse::<Version>()?.cmp(&b.parse::<Version>()?))
+    crate::compare_parsed::<Version>(a, b)
 }
 
 #[cfg(test)]

@@ -161,19 +161,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Version) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+crate::equality_from_ord!(Version);
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -183,7 +171,7 @@ impl fmt::Display for Version {
 
 /// Compares two Go versions (module or toolchain, decided for each by its text).
 pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    Ok(a.parse::<Version>()?.cmp(&b.parse::<Version>()?))
+    crate::compare_parsed::<Version>(a, b)
 }
 
 #[cfg(test)]

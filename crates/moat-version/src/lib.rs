@@ -153,6 +153,32 @@ pub(crate) fn split_while(text: &str, pred: impl Fn(char) -> bool) -> (&str, &st
     text.split_at(end)
 }
 
+/// Derives `PartialOrd`, `PartialEq` and `Eq` from a type's hand-written `Ord`: versions that
+/// order equal are equal (`1.0` and `0:1.0-0` in dpkg), which `#[derive]` would not give.
+macro_rules! equality_from_ord {
+    ($type:ty) => {
+        impl PartialOrd for $type {
+            fn partial_cmp(&self, other: &$type) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $type {
+            fn eq(&self, other: &$type) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $type {}
+    };
+}
+pub(crate) use equality_from_ord;
+
+/// Parses both strings as `V` and compares them.
+fn compare_parsed<V: FromStr<Err = VersionError> + Ord>(a: &str, b: &str) -> Result<Ordering, VersionError> {
+    Ok(a.parse::<V>()?.cmp(&b.parse::<V>()?))
+}
+
 pub mod apk;
 pub mod dpkg;
 pub mod go;
