@@ -438,9 +438,9 @@ impl RegistryClient {
             Err(ureq::Error::Status(status, response)) => {
                 let detail = error_summary(response);
                 let hint = if credentials.is_some() {
-                    " (are the credentials right?)"
+                    " (are the credentials right?)".to_string()
                 } else {
-                    ""
+                    format!("; {}", self.no_credentials_hint())
                 };
                 return Err(self.auth_error(format!(
                     "token request to {realm} failed: HTTP {status}{detail}{hint}"

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use moat_artifact::{open, ArtifactError, Entry, EntryKind, Image, OpenOptions, Opened, Target};
-use moat_testkit::registry::RegistryServer;
+use moat_testkit::registry::{RegistryServer, TokenRequest, TOKEN_SERVICE};
 use moat_testkit::shared::shared_images;
 use sha2::{Digest, Sha256};
 
@@ -238,4 +238,113 @@ fn a_password_protected_registry_takes_credentials_from_the_docker_config() {
         }
         other => panic!("expected an Auth error, got {:?}", other.map(|i| i.metadata)),
     }
+}
+
+/// Writes a docker config.json in `dir` holding `user:password` for `registry`.
+fn docker_config(dir: &Path, name: &str, registry: &str, user_password: &str) -> OpenOptions {
+    let config = dir.join(name);
+    let auth = base64::engine::general_purpose::STANDARD.encode(user_password);
+    let json = format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#);
+    std::fs::write(&config, json).unwrap_or_else(|e| panic!("{e}"));
+    OpenOptions {
+        docker_config: Some(config),
+        ..insecure()
+    }
+}
+
+/// Opens `target`, expecting an authentication error; returns (registry, message).
+fn auth_failure(target: &str, options: &OpenOptions) -> (String, String) {
+    match open_image(target, options) {
+        Err(ArtifactError::Auth { registry, message }) => (registry, message),
+        other => panic!("expected an Auth error, got {:?}", other.map(|i| i.metadata)),
+    }
+}
+
+/// The token request Moat should make for a pull of `repository`.
+fn pull_request(user: Option<&str>, granted: bool, repository: &str) -> TokenRequest {
+    TokenRequest {
+        user: user.map(str::to_string),
+        granted,
+        service: Some(TOKEN_SERVICE.to_string()),
+        scopes: vec![format!("repository:{repository}:pull")],
+    }
+}
+
+#[test]
+fn a_token_auth_registry_gives_moat_a_pull_token_for_the_docker_config_credentials() {
+    let Some(images) = shared_images() else { return };
+    let Some(server) = RegistryServer::start_with_token_auth("scanner", "t0ken-pa55") else {
+        return;
+    };
+    let archive = images.join("rpm-sample.tar");
+    server.push(&archive, "private/rpm-sample:1", Some("scanner:t0ken-pa55"));
+    let pushed = server.token_requests().len();
+    assert!(pushed > 0, "skopeo pushed without a token");
+    let host = server.host();
+    let target = format!("{host}/private/rpm-sample:1");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = || server.log_tail();
+
+    let options = docker_config(dir.path(), "config.json", &host, "scanner:t0ken-pa55");
+    let pulled = open_image(&target, &options).unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", log()));
+    let seen = walk_all(&pulled).unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", log()));
+    // One token, asked for with the credentials and exactly the pull scope, served every request.
+    assert_eq!(
+        server.token_requests().get(pushed..).unwrap_or_default(),
+        [pull_request(Some("scanner"), true, "private/rpm-sample")]
+    );
+
+    let local = open_image(
+        &format!("docker-archive:{}", archive.display()),
+        &OpenOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("opening {}: {e}", archive.display()));
+    let (served_digest, _) = server.raw_manifest("private/rpm-sample:1");
+    let meta = &pulled.metadata;
+    assert_eq!(meta.manifest_digest.as_deref(), Some(served_digest.as_str()));
+    assert_eq!(meta.config_digest, local.metadata.config_digest);
+    assert_eq!(meta.config, local.metadata.config);
+    let diff_ids =
+        |image: &Image| -> Vec<String> { image.metadata.layers.iter().map(|l| l.diff_id.clone()).collect() };
+    assert_eq!(diff_ids(&pulled), diff_ids(&local));
+    assert_eq!(meta.layers.len(), 2);
+    assert_eq!(
+        seen,
+        walk_all(&local).unwrap_or_else(|e| panic!("walking the archive: {e}"))
+    );
+    assert!(
+        seen.keys().any(|(_, path)| path == "/var/lib/rpm/rpmdb.sqlite"),
+        "{:?}",
+        seen.keys()
+    );
+
+    let asked = server.token_requests().len();
+    let wrong = docker_config(dir.path(), "wrong.json", &host, "scanner:wrong");
+    let (registry, message) = auth_failure(&target, &wrong);
+    assert_eq!(registry, host);
+    assert!(
+        message.contains("HTTP 401")
+            && message.contains("UNAUTHORIZED")
+            && message.contains("are the credentials right"),
+        "{message}"
+    );
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap_or_else(|e| panic!("{e}"));
+    let anonymous = OpenOptions {
+        docker_config: Some(empty),
+        ..insecure()
+    };
+    let (registry, message) = auth_failure(&target, &anonymous);
+    assert_eq!(registry, host);
+    assert!(
+        message.contains("HTTP 401") && message.contains("no credentials") && message.contains("empty.json"),
+        "{message}"
+    );
+    assert_eq!(
+        server.token_requests().get(asked..).unwrap_or_default(),
+        [
+            pull_request(Some("scanner"), false, "private/rpm-sample"),
+            pull_request(None, false, "private/rpm-sample"),
+        ]
+    );
 }

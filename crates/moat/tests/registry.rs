@@ -61,3 +61,56 @@ fn plain_http_needs_insecure_and_unknown_tags_are_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("moat/nothing"), "{stderr}");
 }
+
+#[test]
+fn a_token_auth_registry_is_read_with_the_docker_config_credentials() {
+    let Some(shared) = shared_dir() else { return };
+    let Some(registry) = RegistryServer::start_with_token_auth("ci", "ci-secret") else {
+        return;
+    };
+    let tar = shared_file(&shared, "images/rpm-sample.tar");
+    let reference = registry.push(&tar, "private/rpm-sample:1", Some("ci:ci-secret"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.json");
+    // The `username`/`password` form of an `auths` entry (the moat-artifact test uses `auth`).
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"username":"ci","password":"ci-secret"}}}}}}"#,
+        registry.host()
+    );
+    std::fs::write(&config, json).expect("write config.json");
+    let config = config.to_str().expect("utf-8");
+
+    let pulled = moat(&[
+        "sbom",
+        &reference,
+        "--insecure",
+        "--docker-config",
+        config,
+        "-f",
+        "json",
+        "-q",
+    ]);
+    let pulled = json_stdout(&pulled);
+    let archive = json_stdout(&moat(&["sbom", tar.to_str().expect("utf-8"), "-f", "json", "-q"]));
+    assert_eq!(pulled["packages"], archive["packages"]);
+
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").expect("write empty.json");
+    let empty = empty.to_str().expect("utf-8");
+    let output = moat(&[
+        "sbom",
+        &reference,
+        "--insecure",
+        "--docker-config",
+        empty,
+        "-f",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&registry.host()) && stderr.contains("401") && stderr.contains("no credentials"),
+        "{stderr}"
+    );
+}
