@@ -26,7 +26,6 @@
 
 use crate::{split_while, Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 /// A parsed apk version. Equality is the ordering's (`1-r1` equals `1-r01`); [`fmt::Display`]
@@ -202,13 +201,7 @@ impl Ord for Version {
     }
 }
 
-crate::equality_from_ord!(Version);
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+crate::version_type!(Version, "apk versions");
 
 /// Number by number; a version with more numbers is greater when the shared ones are equal.
 fn compare_numbers(a: &[String], b: &[String]) -> Ordering {
@@ -244,11 +237,6 @@ fn compare_leftovers(a: Option<&str>, b: Option<&str>) -> Ordering {
         (Some(x), Some(y)) => x.cmp(y),
         (x, y) => x.is_none().cmp(&y.is_none()),
     }
-}
-
-/// Compares two apk versions.
-pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    crate::compare_parsed::<Version>(a, b)
 }
 
 #[cfg(test)]

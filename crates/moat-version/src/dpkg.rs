@@ -13,7 +13,6 @@
 
 use crate::{split_while, Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 /// A parsed dpkg version. Equality is the ordering's (`1.0` equals `0:1.0-0`); [`fmt::Display`]
@@ -122,13 +121,7 @@ impl Ord for Version {
     }
 }
 
-crate::equality_from_ord!(Version);
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+crate::version_type!(Version, "dpkg versions");
 
 /// dpkg's `verrevcmp`: alternating non-digit and digit runs, until both strings are used up.
 fn compare_part(mut a: &str, mut b: &str) -> Ordering {
@@ -174,11 +167,6 @@ fn weight(byte: u8) -> i32 {
         b if b.is_ascii_alphabetic() => i32::from(b),
         b => i32::from(b) + 256,
     }
-}
-
-/// Compares two dpkg versions.
-pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    crate::compare_parsed::<Version>(a, b)
 }
 
 #[cfg(test)]

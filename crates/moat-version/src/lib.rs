@@ -1,6 +1,7 @@
 //! Version comparison, one module per ecosystem, each following that ecosystem's own rules
 //! (dpkg's `~` and epochs, rpmvercmp, apk suffixes, semver pre-releases, Go pseudo-versions and
-//! toolchains). PEP 440, Maven, RubyGems, NuGet and Composer come next.
+//! toolchains, PEP 440 with legacy versions, Maven's `ComparableVersion`, `Gem::Version`, NuGet,
+//! PHP's `version_compare` for Composer).
 //!
 //! Every module exposes `compare(a, b) -> Result<Ordering, VersionError>`; [`compare`] picks the
 //! module from an [`Ecosystem`].
@@ -25,16 +26,31 @@ pub enum Ecosystem {
     Semver,
     /// Go modules: semver with a `v` prefix, pseudo-versions, `go1.21.3` toolchains.
     Go,
+    /// PEP 440 (PyPI), with pre-PEP 440 "legacy" versions before every PEP 440 one.
+    Pep440,
+    /// Maven's `ComparableVersion`.
+    Maven,
+    /// RubyGems' `Gem::Version`.
+    RubyGems,
+    /// NuGet: SemVer 2.0 with up to four numbers and case-insensitive pre-release labels.
+    NuGet,
+    /// Composer (Packagist): PHP's `version_compare` on the version without a leading `v`.
+    Composer,
 }
 
 impl Ecosystem {
     /// Every scheme, for listings and tests.
-    pub const ALL: [Ecosystem; 5] = [
+    pub const ALL: [Ecosystem; 10] = [
         Ecosystem::Dpkg,
         Ecosystem::Rpm,
         Ecosystem::Apk,
         Ecosystem::Semver,
         Ecosystem::Go,
+        Ecosystem::Pep440,
+        Ecosystem::Maven,
+        Ecosystem::RubyGems,
+        Ecosystem::NuGet,
+        Ecosystem::Composer,
     ];
 
     /// The short name used on the command line.
@@ -45,6 +61,11 @@ impl Ecosystem {
             Ecosystem::Apk => "apk",
             Ecosystem::Semver => "semver",
             Ecosystem::Go => "go",
+            Ecosystem::Pep440 => "pep440",
+            Ecosystem::Maven => "maven",
+            Ecosystem::RubyGems => "rubygems",
+            Ecosystem::NuGet => "nuget",
+            Ecosystem::Composer => "composer",
         }
     }
 }
@@ -69,6 +90,11 @@ impl FromStr for Ecosystem {
             "apk" | "alpine" | "wolfi" | "chainguard" | "alpaquita" => Ecosystem::Apk,
             "semver" | "npm" | "crates.io" | "cargo" | "rust-crate" | "hex" | "swifturl" => Ecosystem::Semver,
             "go" | "golang" | "go-module" => Ecosystem::Go,
+            "pep440" | "pypi" | "python" | "pip" => Ecosystem::Pep440,
+            "maven" | "java" | "java-archive" => Ecosystem::Maven,
+            "rubygems" | "gem" | "ruby" => Ecosystem::RubyGems,
+            "nuget" | "dotnet" => Ecosystem::NuGet,
+            "composer" | "packagist" | "php" => Ecosystem::Composer,
             _ => return Err(VersionError::UnknownEcosystem(s.to_string())),
         };
         Ok(ecosystem)
@@ -112,6 +138,11 @@ pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Result<Ordering, Versi
         Ecosystem::Apk => apk::compare(a, b),
         Ecosystem::Semver => semver::compare(a, b),
         Ecosystem::Go => go::compare(a, b),
+        Ecosystem::Pep440 => pep440::compare(a, b),
+        Ecosystem::Maven => maven::compare(a, b),
+        Ecosystem::RubyGems => rubygems::compare(a, b),
+        Ecosystem::NuGet => nuget::compare(a, b),
+        Ecosystem::Composer => composer::compare(a, b),
     }
 }
 
@@ -174,15 +205,41 @@ macro_rules! equality_from_ord {
 }
 pub(crate) use equality_from_ord;
 
+/// For a version type that keeps its text in `original`: equality from `Ord`
+/// ([`equality_from_ord`]), `Display` as the text it was parsed from, and the module's
+/// `compare(a, b)` over two strings.
+macro_rules! version_type {
+    ($type:ty, $what:literal) => {
+        $crate::equality_from_ord!($type);
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+
+        #[doc = concat!("Compares two ", $what, ".")]
+        pub fn compare(a: &str, b: &str) -> Result<std::cmp::Ordering, $crate::VersionError> {
+            $crate::compare_parsed::<$type>(a, b)
+        }
+    };
+}
+pub(crate) use version_type;
+
 /// Parses both strings as `V` and compares them.
 fn compare_parsed<V: FromStr<Err = VersionError> + Ord>(a: &str, b: &str) -> Result<Ordering, VersionError> {
     Ok(a.parse::<V>()?.cmp(&b.parse::<V>()?))
 }
 
 pub mod apk;
+pub mod composer;
 pub mod dpkg;
 pub mod go;
+pub mod maven;
+pub mod nuget;
+pub mod pep440;
 pub mod rpm;
+pub mod rubygems;
 pub mod semver;
 pub mod vectors;
 

@@ -13,7 +13,6 @@
 
 use crate::{Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 /// A parsed rpm version (EVR). Equality is the ordering's (`0:1.0-1` equals `1.0-01`);
@@ -87,13 +86,7 @@ impl Ord for Version {
     }
 }
 
-crate::equality_from_ord!(Version);
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+crate::version_type!(Version, "rpm versions (`[epoch:]version[-release]`)");
 
 /// True for the bytes that separate segments: all but ASCII letters, digits, `~` and `^`.
 fn is_separator(byte: u8) -> bool {
@@ -167,11 +160,6 @@ fn compare_digits(a: &[u8], b: &[u8]) -> Ordering {
     let a = &a[a.iter().take_while(|&&c| c == b'0').count()..];
     let b = &b[b.iter().take_while(|&&c| c == b'0').count()..];
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
-/// Compares two rpm versions (`[epoch:]version[-release]`).
-pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    crate::compare_parsed::<Version>(a, b)
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@
 
 use crate::{split_while, Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 /// A parsed semantic version. Equality is the ordering's, so build metadata is ignored;
@@ -196,18 +195,7 @@ impl Ord for Version {
     }
 }
 
-crate::equality_from_ord!(Version);
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-/// Compares two semantic versions.
-pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    crate::compare_parsed::<Version>(a, b)
-}
+crate::version_type!(Version, "semantic versions");
 
 #[cfg(test)]
 mod tests {

@@ -133,3 +133,60 @@ fn go_is_a_total_order() {
     let texts = from_slots(5, slots, 200);
     assert_total_order::<moat_version::go::Version>(&texts, 120);
 }
+
+#[test]
+fn pep440_is_a_total_order() {
+    let pieces = [
+        "1", "0", "10", ".", "-", "_", "a", "b", "rc", "c", "post", "r", "dev", "+", "loc", "1!", "v", "x",
+        "pre",
+    ];
+    let texts = versions(6, &pieces, 150);
+    assert_total_order::<moat_version::pep440::Version>(&texts, 140);
+}
+
+#[test]
+fn maven_is_a_total_order() {
+    let pieces = [
+        "1", "0", "10", ".", "-", "a", "b", "m", "rc", "ga", "final", "sp", "snapshot", "x", "",
+    ];
+    let texts = versions(7, &pieces, 150);
+    assert_total_order::<moat_version::maven::Version>(&texts, 140);
+}
+
+#[test]
+fn rubygems_is_a_total_order() {
+    let slots: &[&[&str]] = &[
+        &["0", "1", "10"],
+        &["", ".0", ".2", ".10", "a", ".a"],
+        &["", ".0", ".b", "-1", "rc1", ".pre.1", "B"],
+        &["", ".0", ".1", "-x"],
+    ];
+    let texts = from_slots(8, slots, 200);
+    assert_total_order::<moat_version::rubygems::Version>(&texts, 190);
+}
+
+#[test]
+fn nuget_is_a_total_order() {
+    let slots: &[&[&str]] = &[
+        &["0", "1", "10"],
+        &["", ".0", ".2"],
+        &["", ".0", ".1"],
+        &["", ".0", ".3"],
+        &[
+            "", "-0", "-1", "-rc", "-RC.1", "-rc.a", "-A", "-a-b.2", "-beta.10",
+        ],
+        &["", "+b", "+1.x"],
+    ];
+    let texts = from_slots(9, slots, 200);
+    assert_total_order::<moat_version::nuget::Version>(&texts, 190);
+}
+
+#[test]
+fn composer_is_a_total_order() {
+    let pieces = [
+        "1", "0", "10", ".", "-", "_", "+", "#", "dev", "a", "beta", "RC", "rc", "pl", "p", "x", "~", "v",
+        "BETA",
+    ];
+    let texts = versions(10, &pieces, 150);
+    assert_total_order::<moat_version::composer::Version>(&texts, 140);
+}

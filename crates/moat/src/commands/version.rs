@@ -34,7 +34,7 @@ pub enum VersionCommand {
 /// Arguments of `moat version check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Version scheme: dpkg, rpm, apk, semver or go
+    /// Version scheme: dpkg, rpm, apk, semver, go, pep440, maven, rubygems, nuget or composer
     /// (OSV ecosystem names such as Debian, npm or crates.io work too).
     pub ecosystem: Ecosystem,
     /// The vector file; standard input when absent or "-".
