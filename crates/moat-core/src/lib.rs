@@ -1,4 +1,5 @@
-//! Moat's domain model: the types every other crate shares.
+//! Moat's domain model: the types every other crate shares (packages and inventories,
+//! vulnerability findings and the scan report).
 //!
 //! This crate performs no I/O and depends on serde only, so it compiles fast and
 //! can be used from catalogers, writers, the server and tests alike.
@@ -8,7 +9,14 @@
 mod distro;
 mod inventory;
 mod package;
+mod severity;
+mod vulnerability;
 
 pub use distro::Distro;
 pub use inventory::{Inventory, LayerInfo, SourceDescription, SourceKind, Warning};
 pub use package::{Evidence, Location, Package, PackageType, SourcePackage};
+pub use severity::{Severity, UnknownSeverity};
+pub use vulnerability::{
+    AffectedPackage, CvssRating, DatabaseInfo, EpssScore, FixStatus, KevEntry, MatchReason, Report,
+    SuppressedFinding, VulnerabilityFinding,
+};
