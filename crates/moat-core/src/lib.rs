@@ -6,10 +6,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cvss;
 mod distro;
 mod inventory;
 mod package;
 mod severity;
+pub mod time;
 mod vulnerability;
 
 pub use distro::Distro;
