@@ -67,39 +67,7 @@ pub(crate) fn timestamp_from(source_date_epoch: Option<&str>) -> Result<String, 
                 value: value.to_string(),
             })?,
     };
-    Ok(format_rfc3339(seconds))
-}
-
-/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-fn format_rfc3339(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rest = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        (rest % 3600) / 60,
-        rest % 60
-    )
-}
-
-/// Proleptic Gregorian date of the given day count since 1970-01-01, using 400-year eras.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of each year.
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    Ok(moat_core::time::format_rfc3339(seconds))
 }
 
 /// Replaces every character outside `[A-Za-z0-9.-]` by `-`, for SPDX ids and LicenseRefs.

@@ -4,6 +4,9 @@
 //! or a text table; [`read`] turns CycloneDX (1.2–1.7), SPDX (2.2/2.3) or Moat JSON back into an
 //! inventory whose source is [`SourceKind::Sbom`](moat_core::SourceKind::Sbom).
 //!
+//! [`write_cyclonedx_with_vulnerabilities`] adds a CycloneDX `vulnerabilities` array (see
+//! [`cyclonedx_vulnerability`]) for vulnerability reports.
+//!
 //! Output is deterministic: packages are written in the inventory's canonical order, the
 //! CycloneDX `serialNumber` and SPDX `documentNamespace` are UUIDs derived from a sha256 of the
 //! inventory, and the creation time is `SOURCE_DATE_EPOCH` when set, otherwise the fixed
@@ -20,10 +23,12 @@ mod purl;
 mod spdx;
 mod table;
 
+pub use cyclonedx::vulnerability as cyclonedx_vulnerability;
 pub use error::SbomError;
 pub use moat_json::MOAT_JSON_SCHEMA;
 
-use moat_core::Inventory;
+use cyclonedx_vulnerability::Vulnerability;
+use moat_core::{Inventory, Package};
 use serde::Deserialize;
 use std::fmt;
 use std::str::FromStr;
@@ -134,14 +139,39 @@ pub fn write(
     let mut normalized = inventory.clone();
     normalized.normalize();
     match format {
-        Format::CycloneDxJson => cyclonedx::write(&normalized, options, &canonical(&normalized)?, out),
+        Format::CycloneDxJson => cyclonedx::write(&normalized, options, &canonical(&normalized)?, &[], out),
         Format::SpdxJson => spdx::write(&normalized, options, &canonical(&normalized)?, out),
         Format::MoatJson => moat_json::write(&normalized, out),
         Format::Table => table::write(&normalized, options.color, out),
     }
 }
 
-/// The inventory's canonical JSON, hashed into document identifiers.
+/// The bom-ref the CycloneDX writer gives each package of `inventory`: `(package, bom-ref)`
+/// pairs in the canonical package order. Use them as [`cyclonedx_vulnerability::Affect`]
+/// references for [`write_cyclonedx_with_vulnerabilities`] on the same inventory.
+pub fn cyclonedx_bom_refs(inventory: &Inventory) -> Vec<(Package, String)> {
+    let mut normalized = inventory.clone();
+    normalized.normalize();
+    let refs = cyclonedx::package_refs(&normalized.packages);
+    normalized.packages.into_iter().zip(refs).collect()
+}
+
+/// Writes `inventory` as CycloneDX JSON (the version in `options`) like [`write()`] does, with a
+/// `vulnerabilities` array holding `vulnerabilities` (left out when empty). Their `affects`
+/// should name bom-refs from [`cyclonedx_bom_refs`]; their own bom-refs must not collide
+/// with those. The serial number covers the vulnerabilities too.
+pub fn write_cyclonedx_with_vulnerabilities(
+    inventory: &Inventory,
+    options: &WriteOptions,
+    vulnerabilities: &[Vulnerability],
+    out: &mut dyn std::io::Write,
+) -> Result<(), SbomError> {
+    let mut normalized = inventory.clone();
+    normalized.normalize();
+    let canonical = canonical(&normalized)?;
+    cyclonedx::write(&normalized, options, &canonical, vulnerabilities, out)
+}
+
 /// Writes `document` as pretty JSON followed by a newline.
 fn write_pretty_json(
     document: &impl serde::Serialize,
@@ -152,6 +182,7 @@ fn write_pretty_json(
     Ok(())
 }
 
+/// The inventory's canonical JSON, hashed into document identifiers.
 fn canonical(inventory: &Inventory) -> Result<Vec<u8>, SbomError> {
     serde_json::to_vec(inventory).map_err(SbomError::Serialize)
 }

@@ -8,10 +8,11 @@
 
 mod model;
 mod read;
+pub mod vulnerability;
 mod write;
 
 pub(crate) use read::read;
-pub(crate) use write::write;
+pub(crate) use write::{package_refs, write};
 
 /// Property names shared by the writer and the reader.
 pub(crate) mod props {

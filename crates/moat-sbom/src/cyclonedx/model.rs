@@ -3,6 +3,7 @@
 //! One owned model serves both directions: every field is optional or defaulted so that
 //! documents from other tools deserialize, and unknown fields are ignored.
 
+use super::vulnerability::Vulnerability;
 use serde::{Deserialize, Serialize};
 
 /// A CycloneDX BOM.
@@ -33,6 +34,9 @@ pub(crate) struct Bom {
     /// The dependency graph.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
+    /// Vulnerabilities in the components; written only when there are some, never read.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<Vulnerability>,
 }
 
 fn one() -> u64 {
@@ -117,8 +121,8 @@ pub(crate) struct License {
 }
 
 /// A name/value property.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Property {
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Property {
     /// Name, e.g. `moat:package:type`.
     #[serde(default)]
     pub name: String,
@@ -129,7 +133,7 @@ pub(crate) struct Property {
 
 impl Property {
     /// A property with a value.
-    pub(crate) fn new(name: impl Into<String>, value: impl Into<String>) -> Property {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Property {
         Property {
             name: name.into(),
             value: Some(value.into()),

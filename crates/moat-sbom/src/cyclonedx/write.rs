@@ -2,26 +2,34 @@
 
 use super::model::{Bom, Component, Dependency, License, LicenseChoice, Metadata, Property};
 use super::props;
+use super::vulnerability::Vulnerability;
 use crate::ids::{self, sanitize_id};
 use crate::license::{classify, join_with_and, LicenseKind};
 use crate::{CycloneDxVersion, SbomError, WriteOptions};
 use moat_core::{Distro, Evidence, Inventory, Package, SourceDescription, SourceKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Writes `inventory` (already normalized) as a CycloneDX JSON document.
+/// Writes `inventory` (already normalized) as a CycloneDX JSON document, with a
+/// `vulnerabilities` array when `vulnerabilities` is not empty.
 pub(crate) fn write(
     inventory: &Inventory,
     options: &WriteOptions,
     canonical: &[u8],
+    vulnerabilities: &[Vulnerability],
     out: &mut dyn std::io::Write,
 ) -> Result<(), SbomError> {
-    let bom = build_bom(inventory, options, canonical)?;
+    let bom = build_bom(inventory, options, canonical, vulnerabilities)?;
     crate::write_pretty_json(&bom, out)
 }
 
-fn build_bom(inventory: &Inventory, options: &WriteOptions, canonical: &[u8]) -> Result<Bom, SbomError> {
+fn build_bom(
+    inventory: &Inventory,
+    options: &WriteOptions,
+    canonical: &[u8],
+    vulnerabilities: &[Vulnerability],
+) -> Result<Bom, SbomError> {
     let spec = options.cyclonedx_version.as_str();
-    let serial = ids::uuid_from_digest(&ids::digest(&[b"cyclonedx", spec.as_bytes(), canonical]));
+    let serial = ids::uuid_from_digest(&serial_digest(spec, canonical, vulnerabilities)?);
     let root = source_component(&inventory.source);
     let refs = package_refs(&inventory.packages);
     let mut components: Vec<Component> = inventory
@@ -50,7 +58,22 @@ fn build_bom(inventory: &Inventory, options: &WriteOptions, canonical: &[u8]) ->
         }),
         components,
         dependencies,
+        vulnerabilities: vulnerabilities.to_vec(),
     })
+}
+
+/// The digest the serial number is made from: the spec version and the inventory, and the
+/// vulnerabilities when there are any (so an SBOM without them keeps its serial number).
+fn serial_digest(
+    spec: &str,
+    canonical: &[u8],
+    vulnerabilities: &[Vulnerability],
+) -> Result<[u8; 32], SbomError> {
+    if vulnerabilities.is_empty() {
+        return Ok(ids::digest(&[b"cyclonedx", spec.as_bytes(), canonical]));
+    }
+    let listed = serde_json::to_vec(vulnerabilities).map_err(SbomError::Serialize)?;
+    Ok(ids::digest(&[b"cyclonedx", spec.as_bytes(), canonical, &listed]))
 }
 
 /// `metadata.tools` in the 1.5+ object form.
