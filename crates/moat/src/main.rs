@@ -31,6 +31,10 @@ struct Cli {
 enum Command {
     /// Inventory every package in a target and write an SBOM.
     Sbom(commands::sbom::SbomArgs),
+    /// Scan a target for known vulnerabilities, with filters, suppression and CI exit codes.
+    Scan(commands::scan::ScanArgs),
+    /// The advisory database: import data, show its state.
+    Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
     Version(commands::version::VersionArgs),
 }
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
     init_logging(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Sbom(args) => commands::sbom::run(args, cli.quiet),
+        Command::Scan(args) => commands::scan::run(args, cli.quiet),
+        Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };
     match result {

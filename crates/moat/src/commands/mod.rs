@@ -1,3 +1,5 @@
 //! One module per subcommand.
+pub mod db;
 pub mod sbom;
+pub mod scan;
 pub mod version;

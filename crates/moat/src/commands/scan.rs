@@ -1,0 +1,124 @@
+//! `moat scan TARGET`: the inventory matched against the advisory database, filtered,
+//! suppressed and written as a table, JSON, SARIF or CycloneDX; `--exit-code` gates CI.
+
+use crate::inventory::{build_inventory, TargetArgs};
+use crate::output::write_atomically;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use moat_core::Severity;
+use moat_match::suppress::{read_ignore_file, read_vex_file, Rule};
+use moat_match::{scan_inventory, ScanOptions};
+use moat_vulndb::Store;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The ignore file read from the working directory when `--ignorefile` is not given.
+const DEFAULT_IGNORE_FILE: &str = ".moatignore";
+
+/// What a scan looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scanner {
+    /// Known vulnerabilities in the inventoried packages.
+    Vuln,
+}
+
+/// Arguments of `moat scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Scanners to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "vuln")]
+    pub scanners: Vec<Scanner>,
+    /// Severities to report, comma-separated (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL); all by default.
+    #[arg(long, value_delimiter = ',')]
+    pub severity: Vec<Severity>,
+    /// Leave out vulnerabilities that have no fixed version.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit with this code when findings remain after filtering (0: always succeed).
+    #[arg(long, default_value_t = 0)]
+    pub exit_code: u8,
+    /// Output format: table, json, sarif or cyclonedx.
+    #[arg(short, long, default_value = "table")]
+    pub format: moat_report::Format,
+    /// Write to this file instead of standard output (written whole or not at all).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// The advisory database (default: the user's cache directory).
+    #[arg(long, env = "MOAT_DB")]
+    pub db: Option<PathBuf>,
+    /// Ignore file: one id per line, with optional exp:DATE, package:NAME, path:PATTERN
+    /// (default: .moatignore in the working directory, when present).
+    #[arg(long)]
+    pub ignorefile: Option<PathBuf>,
+    /// VEX documents (OpenVEX or CycloneDX) whose not-affected statements suppress findings.
+    #[arg(long)]
+    pub vex: Vec<PathBuf>,
+    /// List suppressed findings too, with what suppressed them.
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+/// Runs `moat scan`.
+pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&super::db::database_path(args.db.as_deref())?)?;
+    let database = store.info().context("reading the advisory database")?;
+    warn_if_stale(&database.updated_at, quiet);
+    let options = ScanOptions {
+        severities: args.severity.clone(),
+        ignore_unfixed: args.ignore_unfixed,
+        rules: suppression_rules(args)?,
+        today: moat_core::time::format_date(now_seconds()),
+        database: Some(database),
+    };
+    let inventory = build_inventory(&args.target, quiet)?;
+    let report = scan_inventory(inventory, &store, &options)?;
+    let write_options = moat_report::WriteOptions {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        color: args.output.is_none() && std::io::stdout().is_terminal(),
+        show_suppressed: args.show_suppressed,
+    };
+    write_atomically(args.output.as_deref(), |out| {
+        moat_report::write(&report, args.format, &write_options, out).map_err(anyhow::Error::from)
+    })?;
+    if args.exit_code != 0 && !report.vulnerabilities.is_empty() {
+        return Ok(ExitCode::from(args.exit_code));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Warns on standard error when the data was last updated more than a week ago.
+fn warn_if_stale(updated_at: &str, quiet: bool) {
+    if !quiet && super::db::is_stale(updated_at) {
+        eprintln!(
+            "moat: warning: the advisory database was last updated {updated_at}, more than 7 days \
+             ago; run `moat db update`"
+        );
+    }
+}
+
+/// The `.moatignore` (given, or found in the working directory) and VEX rules.
+fn suppression_rules(args: &ScanArgs) -> anyhow::Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    let ignore_file = args.ignorefile.clone().or_else(|| {
+        let default = PathBuf::from(DEFAULT_IGNORE_FILE);
+        default.is_file().then_some(default)
+    });
+    if let Some(path) = ignore_file {
+        rules.extend(read_ignore_file(&path)?);
+    }
+    for path in &args.vex {
+        rules.extend(read_vex_file(path)?);
+    }
+    Ok(rules)
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
