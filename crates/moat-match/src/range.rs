@@ -56,6 +56,9 @@ pub fn evaluate(
             }),
         }
     }
+    // With ranges, the list is (by the OSV schema's intent) their enumeration: match it by
+    // text only, which is cheap; without ranges it is all there is, so compare in the scheme.
+    let list_scheme = list_scheme.filter(|_| affected.ranges.is_empty());
     if hits.is_empty() && in_versions_list(&affected.versions, version, list_scheme) {
         hits.push(RangeHit {
             description: "listed in versions".to_string(),

@@ -86,8 +86,16 @@ fn score_date(comment: &str) -> Option<String> {
 fn epss_row(line: &str, date: &str) -> Option<(String, EpssScore)> {
     let mut fields = line.split(',').map(str::trim);
     let cve = fields.next().filter(|cve| !cve.is_empty())?;
-    let score = fields.next()?.parse::<f64>().ok().filter(|s| (0.0..=1.0).contains(s))?;
-    let percentile = fields.next()?.parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p))?;
+    let score = fields
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=1.0).contains(s))?;
+    let percentile = fields
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))?;
     let entry = EpssScore {
         score,
         percentile,
@@ -128,6 +136,9 @@ mod tests {
     fn a_bad_epss_row_names_its_line() {
         let error = parse_epss("cve,epss,percentile\nCVE-1,0.1,0.2\nCVE-2,x,y\n").expect_err("bad row");
         assert!(error.0.starts_with("line 3:"), "{error}");
-        assert!(parse_epss("cve,epss,percentile\nCVE-1,1.5,0.2\n").is_err(), "a score above 1");
+        assert!(
+            parse_epss("cve,epss,percentile\nCVE-1,1.5,0.2\n").is_err(),
+            "a score above 1"
+        );
     }
 }

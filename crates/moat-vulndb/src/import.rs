@@ -25,6 +25,8 @@ pub struct ImportProblem {
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
+    /// Input files (or archive members) read as advisory data, whatever they held.
+    pub files: u64,
     /// Records new to the database.
     pub added: u64,
     /// Records that replaced a different stored version of themselves.
@@ -45,9 +47,9 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
-    /// True when the import read no record, KEV entry or EPSS row at all.
+    /// True when no input could be read as advisory data.
     pub fn read_nothing(&self) -> bool {
-        self.per_source.values().all(|n| *n == 0) && self.kev == 0 && self.epss == 0
+        self.files == 0
     }
 }
 
@@ -103,7 +105,9 @@ fn prepare_all(inputs: &[Input], source: Option<&str>, workers: usize) -> Vec<Pr
 
 /// A worker's results; a worker that panicked (a defect: parsers return errors) is not
 /// allowed to pass silently.
-fn join_worker(handle: std::thread::ScopedJoinHandle<'_, Vec<(usize, PreparedFile)>>) -> Vec<(usize, PreparedFile)> {
+fn join_worker(
+    handle: std::thread::ScopedJoinHandle<'_, Vec<(usize, PreparedFile)>>,
+) -> Vec<(usize, PreparedFile)> {
     handle.join().unwrap_or_else(|_| {
         vec![(
             usize::MAX,
@@ -197,7 +201,9 @@ pub(crate) fn import_inputs(
     source: Option<&str>,
     now: u64,
 ) -> rusqlite::Result<ImportSummary> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
     let prepared = prepare_all(inputs, source, workers);
     let mut writer = Writer {
         transaction,
@@ -220,14 +226,21 @@ struct Writer<'t, 'c> {
 
 impl Writer<'_, '_> {
     fn write(&mut self, content: Prepared, now: u64) -> rusqlite::Result<()> {
+        if !matches!(content, Prepared::Unreadable) {
+            self.summary.files += 1;
+        }
         match content {
             Prepared::Unreadable => Ok(()),
             Prepared::Records { source, records } => {
                 self.transaction
-                    .prepare_cached("INSERT INTO sources (name, updated) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+                    .prepare_cached(
+                        "INSERT INTO sources (name, updated) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    )?
                     .execute(params![source, now])?;
                 *self.summary.per_source.entry(source.clone()).or_default() += records.len() as u64;
-                records.into_iter().try_for_each(|record| self.write_record(&source, record))
+                records
+                    .into_iter()
+                    .try_for_each(|record| self.write_record(&source, record))
             }
             Prepared::Kev(entries) => self.write_kev(entries),
             Prepared::Epss(rows) => self.write_epss(rows),
@@ -238,7 +251,11 @@ impl Writer<'_, '_> {
     fn write_record(&mut self, source: &str, record: PreparedRecord) -> rusqlite::Result<()> {
         let ecosystems: BTreeSet<&str> = record.packages.iter().map(|(e, _)| e.as_str()).collect();
         for ecosystem in ecosystems {
-            *self.summary.per_ecosystem.entry(ecosystem.to_string()).or_default() += 1;
+            *self
+                .summary
+                .per_ecosystem
+                .entry(ecosystem.to_string())
+                .or_default() += 1;
         }
         let stored: Option<(i64, String)> = self
             .transaction
@@ -263,7 +280,9 @@ impl Writer<'_, '_> {
             None => {
                 self.summary.added += 1;
                 self.transaction
-                    .prepare_cached("INSERT INTO records (source, id, withdrawn, json) VALUES (?1, ?2, ?3, ?4)")?
+                    .prepare_cached(
+                        "INSERT INTO records (source, id, withdrawn, json) VALUES (?1, ?2, ?3, ?4)",
+                    )?
                     .execute(params![source, record.id, record.withdrawn, record.json])?;
                 self.transaction.last_insert_rowid()
             }
@@ -286,7 +305,12 @@ impl Writer<'_, '_> {
         )?;
         let mut changed = 0;
         for (cve, entry) in &entries {
-            changed += upsert.execute(params![cve, entry.date_added, entry.due_date, entry.known_ransomware])?;
+            changed += upsert.execute(params![
+                cve,
+                entry.date_added,
+                entry.due_date,
+                entry.known_ransomware
+            ])?;
         }
         self.summary.kev += entries.len() as u64;
         self.note_feed("kev", changed)

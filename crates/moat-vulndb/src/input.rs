@@ -122,7 +122,10 @@ impl Reader {
             .map_err(|e| DbError::input(name, e))?;
         let size = bytes.len() as u64;
         if size > MAX_FILE_BYTES {
-            return Err(DbError::input(name, format!("larger than {MAX_FILE_BYTES} bytes")));
+            return Err(DbError::input(
+                name,
+                format!("larger than {MAX_FILE_BYTES} bytes"),
+            ));
         }
         self.total += size;
         if self.total > MAX_TOTAL_BYTES {

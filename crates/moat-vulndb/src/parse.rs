@@ -109,7 +109,9 @@ fn looks_like_yaml(text: &str, name: &str) -> bool {
     lower.ends_with(".yaml")
         || lower.ends_with(".yml")
         || first_line.starts_with("---")
-        || first_line.split_once(':').is_some_and(|(key, _)| is_plain_key(key))
+        || first_line
+            .split_once(':')
+            .is_some_and(|(key, _)| is_plain_key(key))
 }
 
 fn is_plain_key(key: &str) -> bool {
@@ -140,10 +142,18 @@ fn osv_from_json(value: serde_json::Value) -> Result<RecordBatch, ParseError> {
     let items = match value {
         serde_json::Value::Array(items) => items,
         object @ serde_json::Value::Object(_) => vec![object],
-        _ => return Err(ParseError::new("not an OSV record: neither an object nor an array")),
+        _ => {
+            return Err(ParseError::new(
+                "not an OSV record: neither an object nor an array",
+            ))
+        }
     };
     for item in items {
-        let id = item.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let id = item
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
         match serde_json::from_value::<Record>(item) {
             Ok(record) => batch.records.push(record),
             Err(e) => batch.rejected.push(Rejected {
@@ -224,7 +234,11 @@ mod tests {
         assert_eq!(ids, ["A-1", "A-4"]);
         assert_eq!(batch.rejected.len(), 2);
         assert_eq!(batch.rejected[0].id, "");
-        assert!(batch.rejected[0].message.contains("missing field `id`"), "{:?}", batch.rejected);
+        assert!(
+            batch.rejected[0].message.contains("missing field `id`"),
+            "{:?}",
+            batch.rejected
+        );
         assert_eq!(batch.rejected[1].id, "A-3");
     }
 

@@ -75,7 +75,11 @@ impl SecDb {
     fn into_batch(self) -> RecordBatch {
         let wolfi = self.is_wolfi();
         let (prefix, ecosystem, source) = match wolfi {
-            true => ("WOLFI", "Wolfi".to_string(), format!("secdb:wolfi/{}", self.reponame)),
+            true => (
+                "WOLFI",
+                "Wolfi".to_string(),
+                format!("secdb:wolfi/{}", self.reponame),
+            ),
             false => (
                 "ALPINE",
                 format!("Alpine:{}", self.distroversion),
@@ -108,7 +112,11 @@ fn fixes_by_id(packages: Vec<SecDbPackage>) -> FixesById {
                 continue;
             }
             let ids = entries.unwrap_or_default();
-            for id in ids.iter().flat_map(|entry| entry.split_whitespace()).filter(|w| looks_like_an_id(w)) {
+            for id in ids
+                .iter()
+                .flat_map(|entry| entry.split_whitespace())
+                .filter(|w| looks_like_an_id(w))
+            {
                 let fixes = by_id.entry(id.to_string()).or_default();
                 match fixes.get(&name) {
                     Some(kept) if apk_order(kept, version) != Ordering::Greater => {}
@@ -135,11 +143,15 @@ fn looks_like_an_id(word: &str) -> bool {
     let prefix = parts.next().unwrap_or_default();
     let prefix_ok = prefix.len() >= 2
         && prefix.starts_with(|c: char| c.is_ascii_uppercase())
-        && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     let rest: Vec<&str> = parts.collect();
     prefix_ok
         && !rest.is_empty()
-        && rest.iter().all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        && rest
+            .iter()
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
         && rest.iter().any(|part| part.chars().any(|c| c.is_ascii_digit()))
 }
 
@@ -216,7 +228,10 @@ mod tests {
         // busybox lists the id twice: the lower fixed version (the older branch's) is kept.
         assert_eq!(
             fixes,
-            [("Alpine:v3.11", "busybox", Some("1.30.1-r2")), ("Alpine:v3.11", "musl", Some("1.1.24-r2"))]
+            [
+                ("Alpine:v3.11", "busybox", Some("1.30.1-r2")),
+                ("Alpine:v3.11", "musl", Some("1.1.24-r2"))
+            ]
         );
     }
 
@@ -235,10 +250,27 @@ mod tests {
 
     #[test]
     fn ids_are_told_from_notes() {
-        for id in ["CVE-2019-1234", "XSA-201", "TALOS-2017-0488", "ZBX-11023", "CVE-2017-17434-1"] {
+        for id in [
+            "CVE-2019-1234",
+            "XSA-201",
+            "TALOS-2017-0488",
+            "ZBX-11023",
+            "CVE-2017-17434-1",
+        ] {
             assert!(looks_like_an_id(id), "{id}");
         }
-        for word in ["(BGP)", "CVE-????-?????", "CVE_2019-2426", "CVE-2017-8073.patch", "XPTI", "CVE", "-", "wnpa-sec-2017-18", "2018-16859", "GHSA-abcd-efgh"] {
+        for word in [
+            "(BGP)",
+            "CVE-????-?????",
+            "CVE_2019-2426",
+            "CVE-2017-8073.patch",
+            "XPTI",
+            "CVE",
+            "-",
+            "wnpa-sec-2017-18",
+            "2018-16859",
+            "GHSA-abcd-efgh",
+        ] {
             assert!(!looks_like_an_id(word), "{word}");
         }
     }

@@ -119,7 +119,9 @@ pub(crate) fn now_unix() -> u64 {
 /// Sets a value of the `meta` table.
 pub(crate) fn set_meta(connection: &Connection, key: &str, value: u64) -> rusqlite::Result<()> {
     connection
-        .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
+        .prepare_cached(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+        )?
         .execute(params![key, value])?;
     Ok(())
 }
@@ -156,8 +158,9 @@ impl Store {
             std::fs::create_dir_all(parent)
                 .map_err(|e| DbError::input(parent.display(), format!("cannot create the directory: {e}")))?;
         }
-        let flags =
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut store = Store::connect(path, flags)?;
         store.sql(|c| c.execute_batch("PRAGMA foreign_keys = ON"))?;
         let version = store.schema_version()?;
@@ -180,7 +183,10 @@ impl Store {
 
     /// Runs the migrations from `version` up to [`SCHEMA_VERSION`], each in its own transaction.
     fn migrate(&mut self, version: i64) -> Result<(), DbError> {
-        let pending = MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or_default());
+        let pending = MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or_default());
         for (index, migration) in pending {
             let script = format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1);
             self.sql(|c| c.execute_batch(&script))?;
@@ -302,8 +308,10 @@ impl Store {
     pub fn status(&self) -> Result<Status, DbError> {
         let scalar = |sql: &str| self.sql(|c| c.query_row(sql, [], |row| row.get::<_, i64>(0)));
         let updated: Option<i64> = self.sql(|c| {
-            c.query_row("SELECT value FROM meta WHERE key = 'updated'", [], |row| row.get(0))
-                .optional()
+            c.query_row("SELECT value FROM meta WHERE key = 'updated'", [], |row| {
+                row.get(0)
+            })
+            .optional()
         })?;
         Ok(Status {
             path: self.path.clone(),
@@ -364,13 +372,21 @@ impl Store {
     }
 
     /// What a report says about the data it used.
+    ///
+    /// Reads only the sources and the update time: every scan calls it, and the per-ecosystem
+    /// counts of [`Store::status`] take a full pass over the index.
     pub fn info(&self) -> Result<DatabaseInfo, DbError> {
-        let status = self.status()?;
+        let updated: Option<i64> = self.sql(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = 'updated'", [], |row| {
+                row.get(0)
+            })
+            .optional()
+        })?;
         Ok(DatabaseInfo {
-            path: status.path,
-            updated_at: status.updated_at,
-            sources: status
-                .sources
+            path: self.path.clone(),
+            updated_at: rfc3339_or_empty(updated),
+            sources: self
+                .sources()?
                 .iter()
                 .map(|s| format!("{} ({} records)", s.name, s.records))
                 .collect(),
@@ -422,7 +438,14 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
                  ON CONFLICT (name) DO UPDATE SET url = ?2, etag = ?3, last_modified = ?4, sha256 = ?5,
                                                   updated = ?6, checked = ?6",
-                params![download.source, download.url, download.etag, download.last_modified, download.sha256, now],
+                params![
+                    download.source,
+                    download.url,
+                    download.etag,
+                    download.last_modified,
+                    download.sha256,
+                    now
+                ],
             )?;
             set_meta(c, "updated", now)
         })?;
@@ -440,7 +463,10 @@ impl Store {
         let transaction = self.connection.transaction().map_err(sqlite)?;
         for source in sources {
             transaction
-                .execute("UPDATE sources SET checked = ?2 WHERE name = ?1", params![source, now])
+                .execute(
+                    "UPDATE sources SET checked = ?2 WHERE name = ?1",
+                    params![source, now],
+                )
                 .map_err(sqlite)?;
         }
         set_meta(&transaction, "updated", now).map_err(sqlite)?;
@@ -449,7 +475,9 @@ impl Store {
 
     /// Writes a compact copy of the database to `target` (an empty or missing file).
     pub(crate) fn copy_to(&self, target: &Path) -> Result<(), DbError> {
-        let target = target.to_str().ok_or_else(|| DbError::input(target.display(), "not a UTF-8 path"))?;
+        let target = target
+            .to_str()
+            .ok_or_else(|| DbError::input(target.display(), "not a UTF-8 path"))?;
         self.sql(|c| c.execute("VACUUM INTO ?1", [target]).map(|_| ()))
     }
 }

@@ -191,7 +191,12 @@ fn confirm_current(db: &Path, existing: Option<Store>, fetched: Fetches) -> Resu
 
 /// Copies the database to a temporary file beside it, replaces the downloaded sources there
 /// and renames it over the old file.
-fn rebuild(db: &Path, dir: &Path, existing: Option<Store>, fetched: Fetches) -> Result<UpdateSummary, DbError> {
+fn rebuild(
+    db: &Path,
+    dir: &Path,
+    existing: Option<Store>,
+    fetched: Fetches,
+) -> Result<UpdateSummary, DbError> {
     let temp = tempfile::Builder::new()
         .prefix(".moat-update-")
         .suffix(".db")
@@ -269,16 +274,27 @@ fn fetch(
     let response = match request.call() {
         Ok(response) => response,
         Err(ureq::Error::Status(code, response)) => {
-            return Err(DbError::download(url, format!("HTTP {code} {}", response.status_text())));
+            return Err(DbError::download(
+                url,
+                format!("HTTP {code} {}", response.status_text()),
+            ));
         }
         Err(ureq::Error::Transport(error)) => {
-            return Err(DbError::download(url, format!("cannot download: {error}")));
+            // The transport error's own text repeats the URL, which the error already names.
+            let detail = match error.message() {
+                Some(message) => format!("{}: {message}", error.kind()),
+                None => error.kind().to_string(),
+            };
+            return Err(DbError::download(url, format!("cannot download: {detail}")));
         }
     };
     match response.status() {
         304 => Ok(None),
         200 => save(response, url, dir).map(Some),
-        other => Err(DbError::download(url, format!("unexpected HTTP {other} {}", response.status_text()))),
+        other => Err(DbError::download(
+            url,
+            format!("unexpected HTTP {other} {}", response.status_text()),
+        )),
     }
 }
 
@@ -287,9 +303,14 @@ fn fetch(
 fn save(response: ureq::Response, url: &str, dir: &Path) -> Result<Fetched, DbError> {
     let header = |name: &str| response.header(name).unwrap_or_default().to_string();
     let (etag, last_modified) = (header("ETag"), header("Last-Modified"));
-    let expected = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    let expected = response
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
     if expected.is_some_and(|n| n > MAX_DOWNLOAD_BYTES) {
-        return Err(DbError::download(url, format!("larger than {MAX_DOWNLOAD_BYTES} bytes")));
+        return Err(DbError::download(
+            url,
+            format!("larger than {MAX_DOWNLOAD_BYTES} bytes"),
+        ));
     }
     let mut file = tempfile::Builder::new()
         .prefix(".moat-download-")
@@ -347,7 +368,10 @@ fn copy_hashing(
             .map_err(|e| DbError::download(url, format!("cannot save the download: {e}")))?;
         received += read as u64;
         if received > MAX_DOWNLOAD_BYTES {
-            return Err(DbError::download(url, format!("larger than {MAX_DOWNLOAD_BYTES} bytes")));
+            return Err(DbError::download(
+                url,
+                format!("larger than {MAX_DOWNLOAD_BYTES} bytes"),
+            ));
         }
     }
     out.flush()
@@ -393,6 +417,11 @@ mod tests {
         let path = dir.path().join("all.zip");
         std::fs::write(&path, b"PK\x03\x04 not really").expect("write");
         let error = check_zip(&path, "http://127.0.0.1:1/PyPI/all.zip").expect_err("bad zip");
-        assert!(error.to_string().starts_with("http://127.0.0.1:1/PyPI/all.zip: not a whole zip archive"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("http://127.0.0.1:1/PyPI/all.zip: not a whole zip archive"),
+            "{error}"
+        );
     }
 }

@@ -121,11 +121,16 @@ fn check_order(name: &str, range: &Range, scheme: Ecosystem) -> Result<(), Strin
             compare(limit, limit)?;
         }
         let ends = [("fixed", &event.fixed), ("last_affected", &event.last_affected)];
-        for (kind, end) in ends.iter().filter_map(|(kind, end)| Some((kind, end.as_deref()?))) {
+        for (kind, end) in ends
+            .iter()
+            .filter_map(|(kind, end)| Some((kind, end.as_deref()?)))
+        {
             compare(end, end)?;
             if let Some(low) = introduced {
                 if compare(end, low)? == Ordering::Less {
-                    return Err(format!("{name}: impossible range, {kind} {end} is below introduced {low}"));
+                    return Err(format!(
+                        "{name}: impossible range, {kind} {end} is below introduced {low}"
+                    ));
                 }
             }
         }
@@ -142,8 +147,10 @@ mod tests {
     }
 
     fn one_range(ecosystem: &str, kind: &str, events: serde_json::Value) -> Record {
-        record(serde_json::json!({"id": "X-1", "affected": [{"package": {"ecosystem": ecosystem, "name": "p"},
-            "ranges": [{"type": kind, "events": events}]}]}))
+        record(
+            serde_json::json!({"id": "X-1", "affected": [{"package": {"ecosystem": ecosystem, "name": "p"},
+            "ranges": [{"type": kind, "events": events}]}]}),
+        )
     }
 
     fn checked(mut record: Record) -> Result<(), String> {
@@ -152,29 +159,64 @@ mod tests {
 
     #[test]
     fn impossible_and_unreadable_ranges_are_errors() {
-        let backwards = one_range("PyPI", "ECOSYSTEM", serde_json::json!([{"introduced": "2.0"}, {"fixed": "1.0"}]));
+        let backwards = one_range(
+            "PyPI",
+            "ECOSYSTEM",
+            serde_json::json!([{"introduced": "2.0"}, {"fixed": "1.0"}]),
+        );
         let error = checked(backwards).expect_err("fixed below introduced");
-        assert!(error.contains("impossible range, fixed 1.0 is below introduced 2.0"), "{error}");
-        let last = one_range("Debian:12", "ECOSYSTEM", serde_json::json!([{"introduced": "1:2.0-1"}, {"last_affected": "1.0-1"}]));
-        assert!(checked(last).expect_err("last_affected below").contains("last_affected"));
-        let unreadable = one_range("crates.io", "SEMVER", serde_json::json!([{"introduced": "0"}, {"fixed": "one"}]));
+        assert!(
+            error.contains("impossible range, fixed 1.0 is below introduced 2.0"),
+            "{error}"
+        );
+        let last = one_range(
+            "Debian:12",
+            "ECOSYSTEM",
+            serde_json::json!([{"introduced": "1:2.0-1"}, {"last_affected": "1.0-1"}]),
+        );
+        assert!(checked(last)
+            .expect_err("last_affected below")
+            .contains("last_affected"));
+        let unreadable = one_range(
+            "crates.io",
+            "SEMVER",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "one"}]),
+        );
         assert!(checked(unreadable).expect_err("not semver").contains("one"));
         let no_start = one_range("npm", "SEMVER", serde_json::json!([{"fixed": "1.0.0"}]));
-        assert!(checked(no_start).expect_err("no introduced").contains("no introduced event"));
+        assert!(checked(no_start)
+            .expect_err("no introduced")
+            .contains("no introduced event"));
         let odd_kind = one_range("npm", "DATE", serde_json::json!([{"introduced": "0"}]));
         assert!(checked(odd_kind).is_err());
     }
 
     #[test]
     fn good_ranges_pass_and_unknown_schemes_are_not_compared() {
-        let go = one_range("Go", "SEMVER", serde_json::json!([{"introduced": "0"}, {"fixed": "1.20.5"}, {"introduced": "1.21.0-0"}, {"fixed": "1.21.1"}]));
+        let go = one_range(
+            "Go",
+            "SEMVER",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "1.20.5"}, {"introduced": "1.21.0-0"}, {"fixed": "1.21.1"}]),
+        );
         assert_eq!(checked(go), Ok(()));
         let git = one_range("PyPI", "GIT", serde_json::json!([{"fixed": "abc123"}]));
         assert_eq!(checked(git), Ok(()));
-        let limit = one_range("npm", "SEMVER", serde_json::json!([{"introduced": "0"}, {"limit": "*"}]));
+        let limit = one_range(
+            "npm",
+            "SEMVER",
+            serde_json::json!([{"introduced": "0"}, {"limit": "*"}]),
+        );
         assert_eq!(checked(limit), Ok(()));
-        let hackage = one_range("Hackage", "ECOSYSTEM", serde_json::json!([{"introduced": "z"}, {"fixed": "a"}]));
-        assert_eq!(checked(hackage), Ok(()), "no comparator for Hackage: order not checked");
+        let hackage = one_range(
+            "Hackage",
+            "ECOSYSTEM",
+            serde_json::json!([{"introduced": "z"}, {"fixed": "a"}]),
+        );
+        assert_eq!(
+            checked(hackage),
+            Ok(()),
+            "no comparator for Hackage: order not checked"
+        );
         assert!(checked(record(serde_json::json!({"id": " "}))).is_err());
     }
 
@@ -188,7 +230,9 @@ mod tests {
         assert_eq!(mixed.affected.len(), 1);
         assert_eq!(dropped.len(), 1);
         assert!(dropped[0].contains("\"Foo\"") && dropped[0].contains("affected entry is skipped"));
-        assert!(is_known_ecosystem("Ubuntu:22.04:LTS") && is_known_ecosystem("Red Hat:rhel_aus:8.4::appstream"));
+        assert!(
+            is_known_ecosystem("Ubuntu:22.04:LTS") && is_known_ecosystem("Red Hat:rhel_aus:8.4::appstream")
+        );
         assert!(!is_known_ecosystem("pypi") && !is_known_ecosystem(""));
     }
 }
