@@ -269,7 +269,7 @@ fn text_field<'a>(value: Option<&'a Value>, key: &str) -> Option<&'a str> {
 fn fixed_versions(group: &[Hit]) -> Vec<String> {
     let scheme = group.iter().find_map(|hit| hit.scheme);
     let mut fixed: Vec<String> = group.iter().filter_map(|hit| hit.fixed.clone()).collect();
-    fixed.sort_by(|a, b| match scheme {
+    crate::range::insertion_sort_by(&mut fixed, |a, b| match scheme {
         Some(scheme) => moat_version::compare(scheme, a, b).unwrap_or_else(|_| a.cmp(b)),
         None => a.cmp(b),
     });

@@ -174,12 +174,26 @@ fn sorted_points(events: &[Event], scheme: Ecosystem) -> Result<Vec<Point<'_>>, 
         compare_points(scheme, point.version, point.version)?;
     }
     // Every version parsed above, so the comparisons below cannot fail.
-    points.sort_by(|a, b| {
+    insertion_sort_by(&mut points, |a, b| {
         compare_points(scheme, a.version, b.version)
             .unwrap_or(Ordering::Equal)
             .then(a.kind.cmp(&b.kind))
     });
     Ok(points)
+}
+
+/// Sorts by `compare` without relying on it being a total order: Maven's and PHP's pairwise
+/// answers are not transitive, and the standard sorts may panic on such an order. Written by
+/// hand (an insertion sort) because the lists are short: the events of one range, the fixed
+/// versions of one finding.
+pub(crate) fn insertion_sort_by<T>(items: &mut [T], mut compare: impl FnMut(&T, &T) -> Ordering) {
+    for end in 1..items.len() {
+        let mut at = end;
+        while at > 0 && compare(&items[at - 1], &items[at]) == Ordering::Greater {
+            items.swap(at - 1, at);
+            at -= 1;
+        }
+    }
 }
 
 /// With `limit` events, the version must be below one of them; without, any version is.
@@ -369,6 +383,22 @@ mod tests {
         assert!(hits.is_empty());
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("not a version"), "{problems:?}");
+    }
+
+    #[test]
+    fn sorting_survives_a_cyclic_order() {
+        // Rock, paper, scissors: no total order, and no panic either.
+        let beats = |a: &u8, b: &u8| match (a, b) {
+            _ if a == b => Ordering::Equal,
+            (0, 2) | (1, 0) | (2, 1) => Ordering::Greater,
+            _ => Ordering::Less,
+        };
+        let mut items = vec![2, 0, 1, 2, 1, 0, 0, 2];
+        insertion_sort_by(&mut items, beats);
+        assert_eq!(items.len(), 8);
+        let mut plain = vec![5, 3, 9, 1, 3];
+        insertion_sort_by(&mut plain, |a, b| a.cmp(b));
+        assert_eq!(plain, [1, 3, 3, 5, 9]);
     }
 
     #[test]

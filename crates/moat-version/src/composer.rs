@@ -20,9 +20,10 @@
 //! Where PHP strays from a total order this module does not, since sorting relies on one:
 //!
 //! - `#` survives canonicalisation as a part equal to the filler (PHP turns it into a `.`):
-//!   `1.2.3.# = 1.2.3`, `1.2.3.#.beta < 1.2.3`. PHP would also call `#` equal to a number,
-//!   but `1.2.3.1 = 1.2.3.# = 1.2.3` together would make `1.2.3.1 = 1.2.3`; here numbers are
-//!   above the filler, so `1.2.3.# < 1.2.3.1`.
+//!   `1.2.3.# = 1.2.3`, `1.2.3.#.beta < 1.2.3`. PHP also calls `#` equal to a number, but
+//!   `1.2.3.1 = 1.2.3.# = 1.2.3` together would make `1.2.3.1 = 1.2.3`; so `Ord` puts numbers
+//!   above the filler (`1.2.3.# < 1.2.3.1`) while [`compare`], which decides one pair as PHP
+//!   does ([`Version::php_order`]), says `1.2.3.# = 1.2.3.1`.
 //! - PHP's answer for `1.` against `1.x` depends on which comes first; here `1. < 1.x`.
 //! - Numbers have any length (PHP's `strtol` stops at `i64::MAX`).
 //!
@@ -42,6 +43,8 @@ pub struct Version {
     original: String,
     /// The canonical text cut at its dots.
     parts: Vec<Part>,
+    /// Which parts were a `#` word, which PHP finds equal to any number.
+    hashes: Vec<bool>,
 }
 
 /// PHP's canonical form of `text`, as bytes (`php_canonicalize_version`, keeping `#`).
@@ -164,9 +167,14 @@ impl FromStr for Version {
             .enumerate()
             .map(|(i, part)| Part::new(part, i + 1 == count))
             .collect();
+        let hashes = canonical
+            .split(|&b| b == b'.')
+            .map(|part| part.starts_with(b"#"))
+            .collect();
         Ok(Version {
             original: text.to_string(),
             parts,
+            hashes,
         })
     }
 }
@@ -193,7 +201,42 @@ impl Ord for Version {
     }
 }
 
-crate::version_type!(Version, "Composer versions");
+crate::equality_from_ord!(Version);
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.original)
+    }
+}
+
+impl Version {
+    /// PHP's own answer for this pair: as `Ord`, except that a `#` part equals any number
+    /// (`1.2.3.# = 1.2.3.1`, while `1.2.3.# = 1.2.3 < 1.2.3.1`). Not transitive, so it is for
+    /// deciding one pair, as range checks and the conformance vectors do; sorting uses `Ord`.
+    pub fn php_order(&self, other: &Version) -> Ordering {
+        let (a, b) = (&self.parts, &other.parts);
+        let hash = |hashes: &[bool], i: usize| hashes.get(i).copied().unwrap_or(false);
+        for i in 0..a.len().max(b.len()) {
+            let filler = Part::Filler;
+            let (x, y) = (a.get(i).unwrap_or(&filler), b.get(i).unwrap_or(&filler));
+            let hash_against_number = (hash(&self.hashes, i) && matches!(y, Part::Number(_)))
+                || (hash(&other.hashes, i) && matches!(x, Part::Number(_)));
+            let ordering = match hash_against_number {
+                true => Ordering::Equal,
+                false => x.cmp(y),
+            };
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+/// Compares two Composer versions as PHP does for one pair (see [`Version::php_order`]).
+pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
+    Ok(a.parse::<Version>()?.php_order(&b.parse::<Version>()?))
+}
 
 #[cfg(test)]
 mod tests {
@@ -250,8 +293,11 @@ mod tests {
         assert_eq!(cmp("1.2.3.#.beta", "1.2.3"), Ordering::Less);
         assert_eq!(cmp("1.2.3.#.#.#", "1.2.3"), Ordering::Equal);
         assert_eq!(cmp("1.2.3.#.#.4", "1.2.3"), Ordering::Greater);
-        // Not PHP's `=`: that would make `1.2.3.1 = 1.2.3`.
-        assert_eq!(cmp("1.2.3.#", "1.2.3.1"), Ordering::Less);
+        // PHP's `=` for the pair; the sorting order keeps `1.2.3.# < 1.2.3.1`, or it would
+        // make `1.2.3.1 = 1.2.3`.
+        assert_eq!(cmp("1.2.3.#", "1.2.3.1"), Ordering::Equal);
+        let (hash, one): (Version, Version) = ("1.2.3.#".parse().expect("v"), "1.2.3.1".parse().expect("v"));
+        assert!(hash < one);
         // PHP answers both ways round here.
         assert_eq!(cmp("1.", "1.x"), Ordering::Less);
         assert_eq!(cmp("1.x", "1."), Ordering::Greater);

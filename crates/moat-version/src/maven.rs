@@ -30,10 +30,11 @@
 //! < 0 before something lower < (nothing) < `""` before something higher < `sp` and unknown
 //! qualifiers < lists above nothing < 0 before something higher < positive numbers.
 //!
-//! Maven and this module differ only where Maven's answer is part of such a cycle (here
-//! `2.0.rc < 2-1` and `1-rc < 1.foo`). Three of the vectors, which Maven sorted with its
-//! cyclic order, are such links (`2.9.0-1 < 2.9.0.RC1`, while `2.9.0.RC1 < 2.9.0.RC3 < 2.9.0 <
-//! 2.9.0-1`); they are listed in [`crate::vectors::KNOWN_DISAGREEMENTS`].
+//! Maven and this `Ord` differ only where Maven's answer is part of such a cycle (here
+//! `2.0.rc < 2-1` and `1-rc < 1.foo`). [`compare`], which decides one pair (range checks, the
+//! conformance vectors), gives Maven's own answer ([`Version::maven_order`]); three of the
+//! vectors, which Maven sorted with its cyclic order, need it (`2.9.0-1 < 2.9.0.RC1`, while
+//! `2.9.0.RC1 < 2.9.0.RC3 < 2.9.0 < 2.9.0-1`).
 //!
 //! Two further choices: maven-artifact 3.8.7 and later read a qualifier after a dot as if
 //! after a hyphen (MNG-7644: `1.0.0.RC8-beta > 1.0.0-RC16`), which 18 of the vectors
@@ -44,6 +45,7 @@
 
 use crate::{Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
+use std::fmt;
 use std::str::FromStr;
 
 /// Sub-lists nest once per `-` or digit-letter change; real versions use a handful. Deeper
@@ -57,6 +59,8 @@ pub struct Version {
     original: String,
     canonical: String,
     key: Vec<Key>,
+    /// The parsed items, for Maven's own pairwise comparison.
+    items: Vec<Item>,
 }
 
 /// One item of a version as read: `ComparableVersion`'s `IntItem`, `StringItem` or
@@ -358,6 +362,7 @@ impl FromStr for Version {
             original: text.to_string(),
             canonical,
             key: key(&items),
+            items,
         })
     }
 }
@@ -376,7 +381,57 @@ impl Ord for Version {
     }
 }
 
-crate::version_type!(Version, "Maven versions");
+crate::equality_from_ord!(Version);
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.original)
+    }
+}
+
+impl Version {
+    /// Maven's own answer for this pair: `ComparableVersion.compareTo`, item by item, kinds
+    /// ranked number above list above qualifier. Not transitive (see the module
+    /// documentation), so it is for deciding one pair, as range checks and the conformance
+    /// vectors do; sorting uses `Ord`.
+    pub fn maven_order(&self, other: &Version) -> Ordering {
+        compare_lists(&self.items, &other.items)
+    }
+}
+
+fn compare_lists(a: &[Item], b: &[Item]) -> Ordering {
+    for i in 0..a.len().max(b.len()) {
+        let ordering = match (a.get(i), b.get(i)) {
+            (Some(x), Some(y)) => compare_item(x, y),
+            (Some(x), None) => x.cmp_missing(),
+            (None, Some(y)) => y.cmp_missing().reverse(),
+            (None, None) => Ordering::Equal,
+        };
+        if ordering.is_ne() {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare_item(a: &Item, b: &Item) -> Ordering {
+    let rank = |item: &Item| match item {
+        Item::Qualifier(_) => 0,
+        Item::List(_) => 1,
+        Item::Number(_) => 2,
+    };
+    match (a, b) {
+        (Item::Number(x), Item::Number(y)) => x.cmp(y),
+        (Item::Qualifier(x), Item::Qualifier(y)) => x.cmp(y),
+        (Item::List(x), Item::List(y)) => compare_lists(x, y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Compares two Maven versions as Maven does for one pair (see [`Version::maven_order`]).
+pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
+    Ok(a.parse::<Version>()?.maven_order(&b.parse::<Version>()?))
+}
 
 #[cfg(test)]
 mod tests {

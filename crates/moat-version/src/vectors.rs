@@ -62,42 +62,11 @@ pub struct KnownDisagreement {
     pub reason: &'static str,
 }
 
-/// Lines of the shared files that no comparator giving a total order can agree with: each
-/// is one link of a cycle that the file's other lines (or the ecosystem's own tool) close. The conformance test expects exactly these to disagree, so an
-/// entry that starts agreeing, or a new disagreement, fails it.
-pub const KNOWN_DISAGREEMENTS: &[KnownDisagreement] = &[
-    KnownDisagreement {
-        file: "packagist-versions.txt",
-        ecosystem: Ecosystem::Composer,
-        line: "1.2.3.# = 1.2.3.1",
-        reason: "with `1.2.3.# = 1.2.3` from the same file it makes `1.2.3.1 = 1.2.3`, which the \
-                 generated file's `1.20 < 1.20.1` rules out: no total order satisfies all three, \
-                 and sorting needs one (osv-scalibr's comparator, which these edge cases test, is \
-                 not transitive there)",
-    },
-    KnownDisagreement {
-        file: "maven-versions-generated.txt",
-        ecosystem: Ecosystem::Maven,
-        line: "2.9.0-1 < 2.9.0.RC1",
-        reason: "Maven's own cycle, sorted into the file: 2.9.0.RC1 < 2.9.0.RC3 < 2.9.0 < 2.9.0-1 \
-                 (lines 5774-5775) < 2.9.0.RC1; a total order breaks it here",
-    },
-    KnownDisagreement {
-        file: "maven-versions-generated.txt",
-        ecosystem: Ecosystem::Maven,
-        line: "1.0.0-gradle-rework-beta3 < 1.0.0.RC7-3",
-        reason: "Maven's own cycle, sorted into the file: 1.0.0.RC7-3 < 1.0.0.RC8-beta < 1.0.0 < \
-                 1.0.0-gradle-rework-beta1..3 (lines 2782-2785) < 1.0.0.RC7-3; a total order \
-                 breaks it here",
-    },
-    KnownDisagreement {
-        file: "maven-versions-generated.txt",
-        ecosystem: Ecosystem::Maven,
-        line: "1.1.0-01-glassfish < 1.1.0.Beta1",
-        reason: "Maven's own cycle: 1.1.0.Beta1 < 1.1.0.Beta2 < 1.1.0.Final (lines 41-42) = \
-                 1.1.0 < 1.1.0-01-glassfish < 1.1.0.Beta1; a total order breaks it here",
-    },
-];
+/// Lines of the shared files that a comparator knowingly disagrees with, each with its reason.
+/// None today: the pairwise Maven and Composer comparisons follow their tools even where those
+/// are not transitive. The conformance test expects exactly these to disagree, so an entry
+/// that starts agreeing, or a new disagreement, fails it.
+pub const KNOWN_DISAGREEMENTS: &[KnownDisagreement] = &[];
 
 /// Shared vector files for schemes Moat has no comparator for (CRAN, Hackage and Pub are not
 /// planned).
