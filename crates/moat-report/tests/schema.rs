@@ -6,50 +6,14 @@
 mod common;
 
 use common::{render_json, sample_report};
-use jsonschema::{Retrieve, Uri};
 use moat_report::Format;
+use moat_testkit::schema::{load_json as load, validation_errors};
 use moat_testkit::shared::{may_skip, shared_dir, shared_file};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where the SARIF schema is read from when `MOAT_SARIF_SCHEMA` is not set.
 const DEFAULT_SARIF_SCHEMA: &str = "/var/tmp/moat-ci/sarif-schema-2.1.0.json";
-
-/// Resolves the CycloneDX schema's external `$ref`s to the shared schema directory.
-struct LocalSchemas {
-    dir: PathBuf,
-}
-
-impl Retrieve for LocalSchemas {
-    fn retrieve(&self, uri: &Uri<&str>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let file = match uri.as_str().trim_end_matches('#') {
-            "http://cyclonedx.org/schema/spdx.schema.json" => "spdx.schema.json",
-            "http://cyclonedx.org/schema/jsf-0.82.schema.json" => "jsf-0.82.schema.json",
-            other => return Err(format!("no local copy of {other}").into()),
-        };
-        Ok(serde_json::from_slice(&std::fs::read(self.dir.join(file))?)?)
-    }
-}
-
-fn load(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-/// Every validation error of `document` against `schema`, as readable lines.
-fn validation_errors(schema: &Value, schema_dir: &Path, document: &Value) -> Vec<String> {
-    let validator = jsonschema::options()
-        .with_retriever(LocalSchemas {
-            dir: schema_dir.to_path_buf(),
-        })
-        .should_validate_formats(true)
-        .build(schema)
-        .expect("schema compiles");
-    validator
-        .iter_errors(document)
-        .map(|e| format!("{}: {}", e.instance_path, e))
-        .collect()
-}
 
 #[test]
 fn cyclonedx_with_vulnerabilities_is_schema_valid() {

@@ -4,47 +4,12 @@
 mod common;
 
 use common::{options, realistic_inventory, render};
-use jsonschema::{Retrieve, Uri};
 use moat_sbom::{CycloneDxVersion, Format, WriteOptions};
+use moat_testkit::schema::{load_json as load, validation_errors};
 use moat_testkit::shared::{shared_dir, shared_file};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-/// Resolves the CycloneDX schema's external `$ref`s to the shared schema directory.
-struct LocalSchemas {
-    dir: PathBuf,
-}
-
-impl Retrieve for LocalSchemas {
-    fn retrieve(&self, uri: &Uri<&str>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let file = match uri.as_str().trim_end_matches('#') {
-            "http://cyclonedx.org/schema/spdx.schema.json" => "spdx.schema.json",
-            "http://cyclonedx.org/schema/jsf-0.82.schema.json" => "jsf-0.82.schema.json",
-            other => return Err(format!("no local copy of {other}").into()),
-        };
-        Ok(serde_json::from_slice(&std::fs::read(self.dir.join(file))?)?)
-    }
-}
-
-fn load(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// Every validation error of `document` against `schema`, as readable lines.
-fn validation_errors(schema: &Value, schema_dir: &Path, document: &Value) -> Vec<String> {
-    let validator = jsonschema::options()
-        .with_retriever(LocalSchemas {
-            dir: schema_dir.to_path_buf(),
-        })
-        .should_validate_formats(true)
-        .build(schema)
-        .expect("schema compiles");
-    validator
-        .iter_errors(document)
-        .map(|e| format!("{}: {}", e.instance_path, e))
-        .collect()
-}
+use std::path::Path;
 
 fn check_cyclonedx(version: CycloneDxVersion, schema_file: &str) {
     let Some(shared) = shared_dir() else { return };

@@ -4,6 +4,7 @@
 //!   `MOAT_NO_SHARED=1` escape hatch.
 //! - [`tarball`]: tars, layers, docker archives and OCI layouts built byte by byte, including the
 //!   hostile ones the `tar` crate's builder refuses to write.
+//! - [`schema`]: validating output against JSON schemas on disk.
 //! - [`registry`]: a real registry (Debian's `docker-registry`) on 127.0.0.1, fed with `skopeo`.
 //!
 //! Everything here panics on failure, naming what failed: a broken fixture is a failed test.
@@ -13,5 +14,6 @@
 #![warn(missing_docs)]
 
 pub mod registry;
+pub mod schema;
 pub mod shared;
 pub mod tarball;
