@@ -44,22 +44,36 @@ fn shared_db() -> Option<&'static Path> {
     .map(|(_, db)| db.as_path())
 }
 
+/// `moat scan TARGET -q EXTRA…` against the shared database.
+fn scan_output(target: &str, extra: &[&str]) -> Option<std::process::Output> {
+    let db = shared_db()?;
+    let mut args = vec!["scan", target, "--db", db.to_str().expect("utf-8"), "-q"];
+    args.extend_from_slice(extra);
+    Some(moat(&args))
+}
+
+/// The shared image `NAME.tar`'s path as a target.
+fn image_target(name: &str) -> Option<String> {
+    let shared = shared_dir()?;
+    let image = shared_file(&shared, &format!("images/{name}.tar"));
+    Some(image.to_str().expect("utf-8").to_string())
+}
+
 /// `moat scan IMAGE -f json` against the shared database.
 fn scan_json(image: &str, extra: &[&str]) -> Option<Value> {
-    let db = shared_db()?;
-    let shared = shared_dir()?;
-    let image = shared_file(&shared, &format!("images/{image}.tar"));
-    let mut args = vec![
-        "scan",
-        image.to_str().expect("utf-8"),
-        "--db",
-        db.to_str().expect("utf-8"),
-        "-f",
-        "json",
-        "-q",
-    ];
+    let target = image_target(image)?;
+    let mut args = vec!["-f", "json"];
     args.extend_from_slice(extra);
-    Some(json_stdout(&moat(&args)))
+    Some(json_stdout(&scan_output(&target, &args)?))
+}
+
+/// Checks that `moat scan IMAGE --exit-code 3` exits with `expected`.
+fn assert_gate(image: &str, expected: i32) {
+    let Some(output) = image_target(image).and_then(|t| scan_output(&t, &["--exit-code", "3"])) else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(expected), "{image}: {stderr}");
 }
 
 /// Records reported per (package name, version): the ids in every finding's `matched_by`.
@@ -315,40 +329,8 @@ fn filters_and_exit_codes() {
     for finding in fixed_only["vulnerabilities"].as_array().expect("vulnerabilities") {
         assert_eq!(finding["status"], "fixed", "{finding}");
     }
-    let db = shared_db().expect("database");
-    let shared = shared_dir().expect("shared data");
-    let image = shared_file(&shared, "images/debian-app.tar");
-    let gate = moat(&[
-        "scan",
-        image.to_str().expect("utf-8"),
-        "--db",
-        db.to_str().expect("utf-8"),
-        "-q",
-        "--exit-code",
-        "3",
-    ]);
-    assert_eq!(
-        gate.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&gate.stderr)
-    );
-    let busybox = shared_file(&shared, "images/busybox-static.tar");
-    let clean = moat(&[
-        "scan",
-        busybox.to_str().expect("utf-8"),
-        "--db",
-        db.to_str().expect("utf-8"),
-        "-q",
-        "--exit-code",
-        "3",
-    ]);
-    assert_eq!(
-        clean.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&clean.stderr)
-    );
+    assert_gate("debian-app", 3);
+    assert_gate("busybox-static", 0);
 }
 
 #[test]
@@ -448,7 +430,6 @@ fn scanning_an_sbom_finds_what_scanning_the_image_finds() {
     let Some(from_image) = scan_json("debian-app", &[]) else {
         return;
     };
-    let db = shared_db().expect("database");
     let shared = shared_dir().expect("shared data");
     let image = shared_file(&shared, "images/debian-app.tar");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -469,15 +450,7 @@ fn scanning_an_sbom_finds_what_scanning_the_image_finds() {
             String::from_utf8_lossy(&written.stderr)
         );
         let target = format!("sbom:{}", sbom.display());
-        let from_sbom = json_stdout(&moat(&[
-            "scan",
-            &target,
-            "--db",
-            db.to_str().expect("utf-8"),
-            "-q",
-            "-f",
-            "json",
-        ]));
+        let from_sbom = json_stdout(&scan_output(&target, &["-f", "json"]).expect("database"));
         assert_eq!(finding_keys(&from_sbom), finding_keys(&from_image), "{format}");
     }
 }
