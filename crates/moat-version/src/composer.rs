@@ -203,11 +203,7 @@ impl Ord for Version {
 
 crate::equality_from_ord!(Version);
 
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+crate::displayed_as_original!(Version);
 
 impl Version {
     /// PHP's own answer for this pair: as `Ord`, except that a `#` part equals any number
@@ -235,7 +231,7 @@ impl Version {
 
 /// Compares two Composer versions as PHP does for one pair (see [`Version::php_order`]).
 pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    Ok(a.parse::<Version>()?.php_order(&b.parse::<Version>()?))
+    crate::compare_parsed_by(a, b, Version::php_order)
 }
 
 #[cfg(test)]

@@ -211,12 +211,7 @@ pub(crate) use equality_from_ord;
 macro_rules! version_type {
     ($type:ty, $what:literal) => {
         $crate::equality_from_ord!($type);
-
-        impl std::fmt::Display for $type {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.original)
-            }
-        }
+        $crate::displayed_as_original!($type);
 
         #[doc = concat!("Compares two ", $what, ".")]
         pub fn compare(a: &str, b: &str) -> Result<std::cmp::Ordering, $crate::VersionError> {
@@ -226,9 +221,31 @@ macro_rules! version_type {
 }
 pub(crate) use version_type;
 
+/// `Display` as the parsed text (`original`); with [`equality_from_ord`], the version types
+/// whose `compare` is not `Ord` (Maven's and PHP's pairwise answers) use it alone.
+macro_rules! displayed_as_original {
+    ($type:ty) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+    };
+}
+pub(crate) use displayed_as_original;
+
 /// Parses both strings as `V` and compares them.
 fn compare_parsed<V: FromStr<Err = VersionError> + Ord>(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    Ok(a.parse::<V>()?.cmp(&b.parse::<V>()?))
+    compare_parsed_by(a, b, V::cmp)
+}
+
+/// Parses both strings as `V` and compares them with `order`.
+fn compare_parsed_by<V: FromStr<Err = VersionError>>(
+    a: &str,
+    b: &str,
+    order: fn(&V, &V) -> Ordering,
+) -> Result<Ordering, VersionError> {
+    Ok(order(&a.parse::<V>()?, &b.parse::<V>()?))
 }
 
 pub mod apk;

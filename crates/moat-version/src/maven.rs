@@ -45,7 +45,6 @@
 
 use crate::{Ecosystem, Number, VersionError};
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 /// Sub-lists nest once per `-` or digit-letter change; real versions use a handful. Deeper
@@ -383,11 +382,7 @@ impl Ord for Version {
 
 crate::equality_from_ord!(Version);
 
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+crate::displayed_as_original!(Version);
 
 impl Version {
     /// Maven's own answer for this pair: `ComparableVersion.compareTo`, item by item, kinds
@@ -430,7 +425,7 @@ fn compare_item(a: &Item, b: &Item) -> Ordering {
 
 /// Compares two Maven versions as Maven does for one pair (see [`Version::maven_order`]).
 pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    Ok(a.parse::<Version>()?.maven_order(&b.parse::<Version>()?))
+    crate::compare_parsed_by(a, b, Version::maven_order)
 }
 
 #[cfg(test)]
