@@ -82,17 +82,7 @@ pub fn catalog_directory(
         scanner.warn(path, message);
     }
     let squashed = squash(&[(None, scanner.finish())]);
-    let source = SourceDescription {
-        kind: SourceKind::Directory,
-        user_input: user_input.to_string(),
-        name: root.display().to_string(),
-        image_id: None,
-        manifest_digest: None,
-        tags: Vec::new(),
-        repo_digests: Vec::new(),
-        platform: None,
-        layers: Vec::new(),
-    };
+    let source = SourceDescription::new(SourceKind::Directory, user_input, root.display().to_string());
     Ok(finish(squashed, &catalogers, source))
 }
 

@@ -58,6 +58,27 @@ pub struct SourceDescription {
     pub layers: Vec<LayerInfo>,
 }
 
+impl SourceDescription {
+    /// A description with only the kind, the target as written and a name; no image facts.
+    pub fn new(
+        kind: SourceKind,
+        user_input: impl Into<String>,
+        name: impl Into<String>,
+    ) -> SourceDescription {
+        SourceDescription {
+            kind,
+            user_input: user_input.into(),
+            name: name.into(),
+            image_id: None,
+            manifest_digest: None,
+            tags: Vec::new(),
+            repo_digests: Vec::new(),
+            platform: None,
+            layers: Vec::new(),
+        }
+    }
+}
+
 /// A problem that did not stop the scan: a file that could not be read or parsed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Warning {

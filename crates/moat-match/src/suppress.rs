@@ -397,17 +397,7 @@ mod tests {
 
     fn report(findings: Vec<VulnerabilityFinding>) -> Report {
         Report {
-            source: SourceDescription {
-                kind: SourceKind::Directory,
-                user_input: "x".to_string(),
-                name: "x".to_string(),
-                image_id: None,
-                manifest_digest: None,
-                tags: Vec::new(),
-                repo_digests: Vec::new(),
-                platform: None,
-                layers: Vec::new(),
-            },
+            source: SourceDescription::new(SourceKind::Directory, "x", "x"),
             distro: None,
             database: None,
             vulnerabilities: findings,
