@@ -12,12 +12,14 @@ use moat_vulndb::osv::{normalize_name, Affected, Record, SeverityEntry, StoredRe
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// A record that matched a package, with why and the fix of the matching range.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    /// The record.
-    pub record: StoredRecord,
+    /// The record, shared by all of its hits (records can be large: PyPI ones list every
+    /// affected version).
+    pub record: Rc<StoredRecord>,
     /// The affected entry (index into `record.affected`) that matched.
     pub affected_index: usize,
     /// Why.
@@ -36,7 +38,7 @@ impl Hit {
 
 /// The hits of one record for one query; `problem` receives ranges that could not be read.
 pub fn record_hits(
-    stored: &StoredRecord,
+    stored: &Rc<StoredRecord>,
     query: &Query,
     wanted_name: &str,
     mut problem: impl FnMut(String),
@@ -58,7 +60,7 @@ pub fn record_hits(
             problem(range_problem.message);
         }
         hits.extend(range_hits.into_iter().map(|RangeHit { description, fixed }| Hit {
-            record: stored.clone(),
+            record: Rc::clone(stored),
             affected_index: index,
             reason: MatchReason {
                 record: stored.record.id.clone(),
@@ -357,7 +359,11 @@ mod tests {
         let wanted = normalize_name(&query.ecosystem, &query.name);
         let hits: Vec<Hit> = records
             .iter()
-            .flat_map(|r| record_hits(r, query, &wanted, |p| panic!("unexpected problem {p}")))
+            .flat_map(|r| {
+                record_hits(&Rc::new(r.clone()), query, &wanted, |p| {
+                    panic!("unexpected problem {p}")
+                })
+            })
             .collect();
         group_by_vulnerability(hits)
             .into_iter()

@@ -183,6 +183,7 @@ fn package_hits<S: AdvisorySource>(
             {
                 continue;
             }
+            let stored = std::rc::Rc::new(stored);
             let found = finding::record_hits(&stored, query, &wanted_name, |message| {
                 warnings.push(Warning {
                     path: package.primary_path().to_string(),
