@@ -162,7 +162,27 @@ impl<'a> Entry<'a> {
             });
         }
         self.fill(self.size)?;
+        if (self.buffer.len() as u64) < self.size {
+            let streamed = io::Error::other("the entry was already read as a stream");
+            return Err(self.map_error(streamed, &self.path));
+        }
         Ok(self.buffer.clone())
+    }
+
+    /// Reads the whole file as a stream (the bytes already read first), without keeping it in
+    /// memory: for files too large for [`Entry::contents`]. After streaming, `contents` fails for
+    /// files larger than what was buffered before. Errors from the stream can be turned into
+    /// [`ArtifactError`]s that name the layer and entry with [`Entry::stream_error`].
+    pub fn stream(&mut self) -> EntryStream<'_, 'a> {
+        EntryStream {
+            entry: self,
+            position: 0,
+        }
+    }
+
+    /// The [`ArtifactError`] for an I/O error met while reading this entry's [`Entry::stream`].
+    pub fn stream_error(&self, error: io::Error) -> ArtifactError {
+        self.map_error(error, &self.path)
     }
 
     /// Reads until `buffer` holds `want` bytes (or the whole entry).
@@ -221,6 +241,45 @@ impl<'a> Entry<'a> {
             Ok(_) => Err(self.short_read()),
             Err(e) => Err(self.map_error(e, &self.path)),
         }
+    }
+}
+
+/// A reader over an entry's whole data: the bytes [`Entry`] already holds, then the rest, read
+/// straight from the layer or file without being kept.
+pub struct EntryStream<'e, 'a> {
+    entry: &'e mut Entry<'a>,
+    position: usize,
+}
+
+impl Read for EntryStream<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let entry = &mut *self.entry;
+        if let Some(held) = entry.buffer.get(self.position..).filter(|rest| !rest.is_empty()) {
+            let n = held.len().min(out.len());
+            out[..n].copy_from_slice(&held[..n]);
+            self.position += n;
+            return Ok(n);
+        }
+        let consumed = entry.buffer.len() as u64 + entry.discarded;
+        let missing = entry.size.saturating_sub(consumed);
+        if missing == 0 || out.is_empty() {
+            return Ok(0);
+        }
+        let want = usize::try_from(missing).unwrap_or(usize::MAX).min(out.len());
+        let reader = match open_reader(&mut entry.data) {
+            Ok(Some(reader)) => reader,
+            Ok(None) => return Ok(0),
+            Err(err) => return Err(io::Error::other(err.to_string())),
+        };
+        let n = reader.read(&mut out[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "entry data ends early",
+            ));
+        }
+        entry.discarded += n as u64;
+        Ok(n)
     }
 }
 
@@ -780,6 +839,39 @@ mod tests {
     fn splits_parents() {
         assert_eq!(split_parent("/a"), ("/", "a"));
         assert_eq!(split_parent("/a/b/c"), ("/a/b", "c"));
+    }
+
+    fn map_io(e: io::Error, entry: &str) -> ArtifactError {
+        ArtifactError::io(entry.to_string(), e)
+    }
+
+    fn stream_entry<'a>(reader: &'a mut &[u8], size: u64) -> Entry<'a> {
+        Entry::new(
+            "/f".to_string(),
+            EntryKind::File,
+            0o644,
+            size,
+            EntryData::Stream {
+                reader,
+                errors: &map_io,
+            },
+        )
+    }
+
+    #[test]
+    fn streams_held_bytes_then_the_rest_and_reports_short_data() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader: &[u8] = &data;
+        let mut entry = stream_entry(&mut reader, data.len() as u64 + 3);
+        assert_eq!(entry.head().unwrap().len(), 512);
+        let mut out = Vec::new();
+        let err = entry.stream().read_to_end(&mut out).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(out, data, "everything there was, in order, before the error");
+        assert!(
+            entry.contents(1 << 20).is_err(),
+            "contents after streaming is refused"
+        );
     }
 
     #[test]

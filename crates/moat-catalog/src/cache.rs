@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bumped when the stored format of [`LayerResult`] changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// A directory of cached layer results, one JSON file per (layer, cataloger set).
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! One pass over one layer (or one directory tree): every cataloger sees each file it wants, and
 //! what they find is recorded by path so the squash can tell which findings survive.
 
+use crate::analyzer::{FileAnalyzer, FileFindings, SpecialFile};
 use crate::cataloger::Cataloger;
 use crate::distro::DISTRO_FILES;
 use crate::registry::CatalogerSet;
@@ -36,11 +37,27 @@ pub struct LayerResult {
     pub opaque_dirs: Vec<String>,
     /// Files that could not be cataloged: (path, message).
     pub warnings: Vec<(String, String)>,
+    /// What the analyzers found, by file, in walk order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyzed: Vec<AnalyzedFile>,
+    /// Setuid, setgid and world-writable entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_files: Vec<SpecialFile>,
+}
+
+/// What the analyzers found in one file of a layer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnalyzedFile {
+    /// Absolute path of the file within the layer.
+    pub path: String,
+    /// The findings.
+    pub findings: FileFindings,
 }
 
 /// Collects a [`LayerResult`] from the entries of a walk.
 pub struct LayerScanner<'a> {
     catalogers: &'a CatalogerSet,
+    analyzers: &'a [&'a dyn FileAnalyzer],
     any_content_sniffers: bool,
     result: LayerResult,
 }
@@ -48,8 +65,17 @@ pub struct LayerScanner<'a> {
 impl<'a> LayerScanner<'a> {
     /// A scanner for one layer with the given catalogers.
     pub fn new(catalogers: &'a CatalogerSet) -> LayerScanner<'a> {
+        LayerScanner::with_analyzers(catalogers, &[])
+    }
+
+    /// A scanner that also runs analyzers on every file they want.
+    pub fn with_analyzers(
+        catalogers: &'a CatalogerSet,
+        analyzers: &'a [&'a dyn FileAnalyzer],
+    ) -> LayerScanner<'a> {
         LayerScanner {
             catalogers,
+            analyzers,
             any_content_sniffers: true,
             result: LayerResult::default(),
         }
@@ -67,6 +93,17 @@ impl<'a> LayerScanner<'a> {
 
     /// Handles one entry of the walk.
     pub fn visit(&mut self, entry: &mut Entry<'_>) -> Result<(), ArtifactError> {
+        let directory = matches!(entry.kind(), EntryKind::Dir);
+        if (directory || matches!(entry.kind(), EntryKind::File))
+            && SpecialFile::is_special(entry.mode(), directory)
+        {
+            self.result.special_files.push(SpecialFile {
+                path: entry.path().to_string(),
+                mode: entry.mode() & 0o7777,
+                directory,
+                layer: None,
+            });
+        }
         match entry.kind() {
             EntryKind::Dir => Ok(()),
             EntryKind::Whiteout => {
@@ -79,7 +116,8 @@ impl<'a> LayerScanner<'a> {
             }
             EntryKind::File => {
                 self.result.paths.push(entry.path().to_string());
-                self.visit_file(entry)
+                self.visit_file(entry)?;
+                self.analyze_file(entry)
             }
             _ => {
                 self.result.paths.push(entry.path().to_string());
@@ -128,6 +166,29 @@ impl<'a> LayerScanner<'a> {
             self.result
                 .support
                 .insert(path, String::from_utf8_lossy(&contents).into_owned());
+        }
+        Ok(())
+    }
+
+    fn analyze_file(&mut self, entry: &mut Entry<'_>) -> Result<(), ArtifactError> {
+        let mut findings = FileFindings::default();
+        for analyzer in self.analyzers {
+            if !analyzer.wants(entry.path(), entry.size()) {
+                continue;
+            }
+            let path = entry.path().to_string();
+            let found = analyzer.analyze(&path, entry)?;
+            findings.secrets.extend(found.secrets);
+            findings.misconfigurations.extend(found.misconfigurations);
+            for warning in found.warnings {
+                self.warn(&path, &warning);
+            }
+        }
+        if !findings.is_empty() {
+            self.result.analyzed.push(AnalyzedFile {
+                path: entry.path().to_string(),
+                findings,
+            });
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analyzer;
 pub mod cache;
 pub mod cataloger;
 pub mod distro;
@@ -15,5 +16,9 @@ pub mod purl;
 pub mod registry;
 pub mod squash;
 
+pub use analyzer::{FileAnalyzer, FileFindings, SpecialFile};
 pub use cache::LayerCache;
-pub use pipeline::{catalog_directory, catalog_image, CatalogFailure, CatalogOptions};
+pub use pipeline::{
+    analyze_directory, analyze_image, catalog_directory, catalog_image, Catalog, CatalogFailure,
+    CatalogOptions,
+};

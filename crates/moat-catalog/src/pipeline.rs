@@ -1,25 +1,31 @@
 //! From an opened target to an [`Inventory`]: walk each layer once (or take it from the cache),
 //! squash, enrich, detect the distribution, then name every package with a purl.
 
+use crate::analyzer::{FileAnalyzer, SpecialFile};
 use crate::cache::LayerCache;
 use crate::cataloger::SupportFiles;
 use crate::layer::{LayerResult, LayerScanner};
 use crate::registry::{CatalogerSet, TargetKind};
 use crate::squash::{squash, Squashed};
 use moat_artifact::{walk_directory, ArtifactError, Image, Limits};
-use moat_core::{Inventory, Package, SourceDescription, SourceKind};
+use moat_core::{Inventory, Misconfiguration, Package, SecretFinding, SourceDescription, SourceKind};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How to run the catalog.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CatalogOptions {
     /// Where per-layer results are cached; `None` disables the cache.
     pub cache: Option<LayerCache>,
     /// How many layers to walk at once.
     pub parallelism: usize,
+    /// Analyzers that see every file of the walk besides the catalogers (secrets, configs).
+    pub analyzers: Vec<Arc<dyn FileAnalyzer>>,
+    /// Whether to inventory packages (false for walks that only feed analyzers).
+    pub packages: bool,
 }
 
 impl Default for CatalogOptions {
@@ -28,8 +34,34 @@ impl Default for CatalogOptions {
         CatalogOptions {
             cache: None,
             parallelism: cores.min(4),
+            analyzers: Vec::new(),
+            packages: true,
         }
     }
+}
+
+impl std::fmt::Debug for CatalogOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogOptions")
+            .field("cache", &self.cache)
+            .field("parallelism", &self.parallelism)
+            .field("analyzers", &self.analyzers.len())
+            .field("packages", &self.packages)
+            .finish()
+    }
+}
+
+/// Everything one walk of a target found: the inventory and what the analyzers reported.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The packages.
+    pub inventory: Inventory,
+    /// Secrets, from every layer (also deleted files), in canonical order.
+    pub secrets: Vec<SecretFinding>,
+    /// Misconfigurations in files of the final filesystem, in canonical order.
+    pub misconfigurations: Vec<Misconfiguration>,
+    /// Setuid, setgid and world-writable entries of the final filesystem, by path.
+    pub special_files: Vec<SpecialFile>,
 }
 
 /// A scan that could not complete.
@@ -56,10 +88,26 @@ pub fn catalog_image(
     user_input: &str,
     options: &CatalogOptions,
 ) -> Result<Inventory, CatalogFailure> {
-    let catalogers = CatalogerSet::for_target(TargetKind::Image);
+    analyze_image(image, user_input, options).map(|catalog| catalog.inventory)
+}
+
+/// Walks every layer of an image once for the catalogers and `options.analyzers`.
+pub fn analyze_image(
+    image: &Image,
+    user_input: &str,
+    options: &CatalogOptions,
+) -> Result<Catalog, CatalogFailure> {
+    let catalogers = cataloger_set(TargetKind::Image, options.packages);
     let results = scan_layers(image, &catalogers, options)?;
     let squashed = squash(&results);
     Ok(finish(squashed, &catalogers, image_source(image, user_input)))
+}
+
+fn cataloger_set(kind: TargetKind, packages: bool) -> CatalogerSet {
+    match packages {
+        true => CatalogerSet::for_target(kind),
+        false => CatalogerSet::none(),
+    }
 }
 
 /// Catalogs a directory tree (an unpacked root filesystem or a source checkout).
@@ -68,8 +116,21 @@ pub fn catalog_directory(
     user_input: &str,
     limits: &Limits,
 ) -> Result<Inventory, CatalogFailure> {
-    let catalogers = CatalogerSet::for_target(TargetKind::Directory);
-    let mut scanner = LayerScanner::new(&catalogers);
+    let options = CatalogOptions::default();
+    analyze_directory(root, user_input, limits, &options).map(|catalog| catalog.inventory)
+}
+
+/// Walks a directory tree once for the catalogers and `options.analyzers` (the cache and
+/// parallelism of `options` are for images only).
+pub fn analyze_directory(
+    root: &Path,
+    user_input: &str,
+    limits: &Limits,
+    options: &CatalogOptions,
+) -> Result<Catalog, CatalogFailure> {
+    let catalogers = cataloger_set(TargetKind::Directory, options.packages);
+    let analyzers: Vec<&dyn FileAnalyzer> = options.analyzers.iter().map(|a| a.as_ref()).collect();
+    let mut scanner = LayerScanner::with_analyzers(&catalogers, &analyzers);
     let mut warnings: Vec<(String, String)> = Vec::new();
     walk_directory(
         root,
@@ -94,7 +155,8 @@ fn scan_layers(
     options: &CatalogOptions,
 ) -> Result<Vec<(Option<String>, LayerResult)>, CatalogFailure> {
     let layers = &image.metadata.layers;
-    let fingerprint = catalogers.fingerprint();
+    let fingerprint = scan_fingerprint(catalogers, &options.analyzers);
+    let analyzers: Vec<&dyn FileAnalyzer> = options.analyzers.iter().map(|a| a.as_ref()).collect();
     let slots: Vec<Mutex<Option<LayerResult>>> = layers.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<CatalogFailure>> = Mutex::new(None);
@@ -106,7 +168,13 @@ fn scan_layers(
                 if index >= layers.len() || lock(&failure).is_some() {
                     break;
                 }
-                match scan_one_layer(image, index, catalogers, &fingerprint, options.cache.as_ref()) {
+                let walk = LayerWalk {
+                    catalogers,
+                    analyzers: &analyzers,
+                    fingerprint: &fingerprint,
+                    cache: options.cache.as_ref(),
+                };
+                match walk.scan(image, index) {
                     Ok(result) => *lock(&slots[index]) = Some(result),
                     Err(err) => {
                         lock(&failure).get_or_insert(err);
@@ -136,13 +204,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn scan_one_layer(
-    image: &Image,
-    index: usize,
-    catalogers: &CatalogerSet,
-    fingerprint: &str,
-    cache: Option<&LayerCache>,
-) -> Result<LayerResult, CatalogFailure> {
+/// The cache key part that says what looked at a layer: catalogers and analyzers.
+fn scan_fingerprint(catalogers: &CatalogerSet, analyzers: &[Arc<dyn FileAnalyzer>]) -> String {
+    let catalogers = catalogers.fingerprint();
+    if analyzers.is_empty() {
+        return catalogers;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(catalogers);
+    for analyzer in analyzers {
+        hasher.update(format!("\n{}", analyzer.fingerprint()));
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// What one layer walk needs besides the image.
+struct LayerWalk<'a> {
+    catalogers: &'a CatalogerSet,
+    analyzers: &'a [&'a dyn FileAnalyzer],
+    fingerprint: &'a str,
+    cache: Option<&'a LayerCache>,
+}
+
+impl LayerWalk<'_> {
+    fn scan(&self, image: &Image, index: usize) -> Result<LayerResult, CatalogFailure> {
+        scan_one_layer(image, index, self)
+    }
+}
+
+fn scan_one_layer(image: &Image, index: usize, walk: &LayerWalk<'_>) -> Result<LayerResult, CatalogFailure> {
+    let (catalogers, fingerprint, cache) = (walk.catalogers, walk.fingerprint, walk.cache);
     let diff_id = image.metadata.layers[index].diff_id.clone();
     let cacheable = diff_id.starts_with("sha256:");
     if let Some(hit) = cache
@@ -153,7 +244,7 @@ fn scan_one_layer(
         return Ok(hit);
     }
     let started = std::time::Instant::now();
-    let mut scanner = LayerScanner::new(catalogers);
+    let mut scanner = LayerScanner::with_analyzers(catalogers, walk.analyzers);
     image
         .walk_layer(index, &mut |entry| scanner.visit(entry))
         .map_err(|source| CatalogFailure::Layer {
@@ -207,12 +298,21 @@ impl SupportFiles for SupportView<'_> {
 }
 
 /// Enrichment, distribution detection, purls and CPEs, canonical order.
-fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescription) -> Inventory {
+fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescription) -> Catalog {
     let Squashed {
         mut packages,
         support,
         warnings,
+        mut secrets,
+        mut misconfigurations,
+        mut special_files,
     } = squashed;
+    secrets.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    misconfigurations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // The squash goes top layer first, so the first entry for a path is the visible one.
+    let mut seen = std::collections::HashSet::new();
+    special_files.retain(|file| seen.insert(file.path.clone()));
+    special_files.sort();
     let view = SupportView(&support);
     for cataloger in catalogers.iter() {
         let (mut mine, rest): (Vec<Package>, Vec<Package>) =
@@ -244,5 +344,10 @@ fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescripti
         inventory.packages.len(),
         inventory.warnings.len()
     );
-    inventory
+    Catalog {
+        inventory,
+        secrets,
+        misconfigurations,
+        special_files,
+    }
 }

@@ -29,6 +29,13 @@ impl CatalogerSet {
         CatalogerSet { catalogers }
     }
 
+    /// No catalogers: for walks that only feed analyzers (a secret-only scan).
+    pub fn none() -> CatalogerSet {
+        CatalogerSet {
+            catalogers: Vec::new(),
+        }
+    }
+
     /// The catalogers, in registry order.
     pub fn iter(&self) -> impl Iterator<Item = &dyn Cataloger> {
         self.catalogers.iter().map(|c| c.as_ref())

@@ -6,8 +6,9 @@
 //! visibility per file is exact. (A higher layer that replaces a directory by a file is not
 //! modelled: runtimes reject such layers in practice.)
 
+use crate::analyzer::SpecialFile;
 use crate::layer::LayerResult;
-use moat_core::{Package, Warning};
+use moat_core::{Misconfiguration, Package, SecretFinding, TextLocation, Warning};
 use std::collections::{BTreeMap, HashSet};
 
 /// The visible result of a stack of layers.
@@ -19,6 +20,13 @@ pub struct Squashed {
     pub support: BTreeMap<String, String>,
     /// Warnings from every layer (including files that were later deleted).
     pub warnings: Vec<Warning>,
+    /// Secrets from every layer, also in files a later layer deletes or replaces: the bytes are
+    /// still in the image for anyone who pulls it.
+    pub secrets: Vec<SecretFinding>,
+    /// Misconfigurations in the files the final filesystem shows.
+    pub misconfigurations: Vec<Misconfiguration>,
+    /// Setuid, setgid and world-writable entries the final filesystem shows.
+    pub special_files: Vec<SpecialFile>,
 }
 
 /// What the layers above the one being applied have done, seen from below.
@@ -71,6 +79,7 @@ pub fn squash(layers: &[(Option<String>, LayerResult)]) -> Squashed {
         for (path, text) in layer.support.iter().filter(|(p, _)| !upper.hides(p)) {
             out.support.entry(path.clone()).or_insert_with(|| text.clone());
         }
+        collect_analyzed(&mut out, layer_id, layer, &upper);
         out.warnings
             .extend(layer.warnings.iter().map(|(path, message)| Warning {
                 path: path.clone(),
@@ -80,6 +89,35 @@ pub fn squash(layers: &[(Option<String>, LayerResult)]) -> Squashed {
         upper.absorb(layer);
     }
     out
+}
+
+/// Takes one layer's analyzer findings and special files into the squash.
+fn collect_analyzed(out: &mut Squashed, layer_id: &Option<String>, layer: &LayerResult, upper: &Upper) {
+    let stamp = |location: &mut TextLocation| {
+        if location.layer.is_none() {
+            location.layer = layer_id.clone();
+        }
+    };
+    for analyzed in &layer.analyzed {
+        for secret in &analyzed.findings.secrets {
+            let mut secret = secret.clone();
+            stamp(&mut secret.location);
+            out.secrets.push(secret);
+        }
+        if upper.hides(&analyzed.path) {
+            continue;
+        }
+        for finding in &analyzed.findings.misconfigurations {
+            let mut finding = finding.clone();
+            stamp(&mut finding.location);
+            out.misconfigurations.push(finding);
+        }
+    }
+    for special in layer.special_files.iter().filter(|f| !upper.hides(&f.path)) {
+        let mut special = special.clone();
+        special.layer.clone_from(layer_id);
+        out.special_files.push(special);
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +189,81 @@ mod tests {
     fn ancestors_walks_up_to_the_root_child() {
         assert_eq!(ancestors("/a/b/c").collect::<Vec<_>>(), vec!["/a/b", "/a"]);
         assert_eq!(ancestors("/a").count(), 0);
+    }
+
+    fn analyzed(path: &str) -> crate::layer::AnalyzedFile {
+        let secret = SecretFinding {
+            rule_id: "r".into(),
+            title: "t".into(),
+            severity: moat_core::Severity::High,
+            location: TextLocation::at(path, 2, 1),
+            secret: "s".into(),
+            line: "l".into(),
+            entropy: None,
+            redacted: false,
+        };
+        let check = moat_core::CheckInfo {
+            id: "X1",
+            title: "t",
+            severity: moat_core::Severity::Low,
+            kind: moat_core::ConfigKind::Dockerfile,
+            description: "d",
+            remediation: "r",
+            references: &[],
+            aliases: &[],
+        };
+        crate::layer::AnalyzedFile {
+            path: path.to_string(),
+            findings: crate::analyzer::FileFindings {
+                secrets: vec![secret],
+                misconfigurations: vec![Misconfiguration::new(&check, "m", TextLocation::at(path, 3, 1))],
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn secrets_survive_deletion_but_misconfigurations_and_modes_do_not() {
+        let special = |path: &str| SpecialFile {
+            path: path.to_string(),
+            mode: 0o4755,
+            directory: false,
+            layer: None,
+        };
+        let lower = LayerResult {
+            paths: vec![
+                "/app/.env".into(),
+                "/app/Dockerfile".into(),
+                "/bin/su".into(),
+                "/bin/x".into(),
+            ],
+            analyzed: vec![analyzed("/app/.env"), analyzed("/app/Dockerfile")],
+            special_files: vec![special("/bin/su"), special("/bin/x")],
+            ..LayerResult::default()
+        };
+        let upper = LayerResult {
+            whiteouts: vec!["/app/.env".into(), "/bin/x".into()],
+            ..LayerResult::default()
+        };
+        let s = squash(&[(Some("l0".into()), lower), (Some("l1".into()), upper)]);
+        let secret_paths: Vec<(&str, Option<&str>)> = s
+            .secrets
+            .iter()
+            .map(|f| (f.location.path.as_str(), f.location.layer.as_deref()))
+            .collect();
+        assert_eq!(
+            secret_paths,
+            vec![("/app/.env", Some("l0")), ("/app/Dockerfile", Some("l0"))]
+        );
+        let misconfig_paths: Vec<&str> = s
+            .misconfigurations
+            .iter()
+            .map(|m| m.location.path.as_str())
+            .collect();
+        assert_eq!(misconfig_paths, vec!["/app/Dockerfile"]);
+        assert_eq!(s.misconfigurations[0].location.layer.as_deref(), Some("l0"));
+        let special_paths: Vec<&str> = s.special_files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(special_paths, vec!["/bin/su"]);
+        assert_eq!(s.special_files[0].layer.as_deref(), Some("l0"));
     }
 }

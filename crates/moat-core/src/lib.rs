@@ -1,5 +1,5 @@
 //! Moat's domain model: the types every other crate shares (packages and inventories,
-//! vulnerability findings and the scan report).
+//! vulnerability, secret and misconfiguration findings and the scan report).
 //!
 //! This crate performs no I/O and depends on serde only, so it compiles fast and
 //! can be used from catalogers, writers, the server and tests alike.
@@ -8,6 +8,7 @@
 
 pub mod cvss;
 mod distro;
+mod finding;
 mod inventory;
 mod package;
 mod severity;
@@ -15,6 +16,9 @@ pub mod time;
 mod vulnerability;
 
 pub use distro::Distro;
+pub use finding::{
+    standards, CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, SecretFinding, TextLocation,
+};
 pub use inventory::{Inventory, LayerInfo, SourceDescription, SourceKind, Warning};
 pub use package::{Evidence, Location, Package, PackageType, SourcePackage};
 pub use severity::{Severity, UnknownSeverity};

@@ -138,6 +138,8 @@ pub fn scan_inventory<S: AdvisorySource>(
         distro: inventory.distro.clone(),
         database: options.database.clone(),
         vulnerabilities: outcome.findings.into_iter().filter(wanted).collect(),
+        secrets: Vec::new(),
+        misconfigurations: Vec::new(),
         suppressed: Vec::new(),
         warnings: inventory
             .warnings

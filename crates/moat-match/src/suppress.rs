@@ -401,6 +401,8 @@ mod tests {
             distro: None,
             database: None,
             vulnerabilities: findings,
+            secrets: Vec::new(),
+            misconfigurations: Vec::new(),
             suppressed: Vec::new(),
             warnings: Vec::new(),
             inventory: None,

@@ -5,8 +5,8 @@ use thiserror::Error;
 /// Everything that can go wrong writing a report.
 #[derive(Debug, Error)]
 pub enum ReportError {
-    /// A format name that is not one of `table`, `json`, `sarif`, `cyclonedx`.
-    #[error("unknown report format {name:?} (expected table, json, sarif or cyclonedx)")]
+    /// A format name that is not one of `table`, `json`, `sarif`, `junit`, `cyclonedx`.
+    #[error("unknown report format {name:?} (expected table, json, sarif, junit or cyclonedx)")]
     UnknownFormat {
         /// The name that was given.
         name: String,

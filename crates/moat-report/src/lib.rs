@@ -1,5 +1,9 @@
-//! Writers for `moat scan` reports: a terminal table, Moat's JSON, SARIF 2.1.0 and CycloneDX 1.6
-//! JSON with a `vulnerabilities` array.
+//! Writers for `moat scan` reports: a terminal table, Moat's JSON, SARIF 2.1.0, JUnit XML and
+//! CycloneDX 1.6 JSON with a `vulnerabilities` array.
+//!
+//! Reports hold vulnerabilities, secrets and misconfigurations. Every format but CycloneDX (which
+//! has no place for them) writes all three; secrets are written as the report holds them,
+//! redacted unless the scan was asked to show them.
 //!
 //! Every writer turns the same [`Report`] into bytes without re-deriving facts, and output is
 //! deterministic: findings are written in the report's canonical order (the writers normalize a
@@ -10,8 +14,10 @@
 #![warn(missing_docs)]
 
 mod cyclonedx;
+mod describe;
 mod error;
 mod json;
+mod junit;
 mod links;
 mod sarif;
 mod table;
@@ -35,20 +41,29 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (`sarif`), for code-scanning dashboards.
     Sarif,
+    /// JUnit XML (`junit`), one failed test case per finding, for CI test reports.
+    Junit,
     /// CycloneDX 1.6 JSON with components and vulnerabilities (`cyclonedx`, `cyclonedx-json`).
     CycloneDx,
 }
 
 impl Format {
     /// Every format, in the order they are listed in help texts.
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Sarif, Format::CycloneDx];
+    pub const ALL: [Format; 5] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::CycloneDx,
+    ];
 
-    /// The canonical name (`table`, `json`, `sarif`, `cyclonedx`).
+    /// The canonical name (`table`, `json`, `sarif`, `junit`, `cyclonedx`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Junit => "junit",
             Format::CycloneDx => "cyclonedx",
         }
     }
@@ -63,6 +78,7 @@ impl FromStr for Format {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
+            "junit" => Ok(Format::Junit),
             "cyclonedx" | "cyclonedx-json" => Ok(Format::CycloneDx),
             _ => Err(ReportError::UnknownFormat {
                 name: name.to_string(),
@@ -113,6 +129,7 @@ pub fn write(
         Format::Table => table::write(&normalized, options, out),
         Format::Json => json::write(&normalized, options, out),
         Format::Sarif => sarif::write(&normalized, options, out),
+        Format::Junit => junit::write(&normalized, options, out),
         Format::CycloneDx => cyclonedx::write(&normalized, options, out),
     }
 }
@@ -144,7 +161,7 @@ mod tests {
         let error = "xml".parse::<Format>().err().map(|e| e.to_string());
         assert_eq!(
             error.as_deref(),
-            Some("unknown report format \"xml\" (expected table, json, sarif or cyclonedx)")
+            Some("unknown report format \"xml\" (expected table, json, sarif, junit or cyclonedx)")
         );
     }
 }

@@ -1,10 +1,12 @@
 //! The terminal table, laid out like Trivy's: a header naming the target and its distribution,
-//! the findings grouped by package, a severity summary and what was suppressed.
+//! the vulnerabilities grouped by package, a severity summary and what was suppressed, then the
+//! secrets and the misconfigurations grouped by file, each with its own summary.
 //!
 //! Plain space padding and ANSI codes rather than a table crate, as moat-sbom's table does: the
 //! layout is a handful of left-aligned columns fitted to 120 terminal columns, colour wraps a
 //! cell's text after its width is measured, and the output stays stable for snapshot tests.
 
+use crate::describe::vulnerability_title;
 use crate::text::{clean, truncate, width};
 use crate::{ReportError, WriteOptions};
 use moat_core::{Report, Severity, SourceKind, SuppressedFinding, VulnerabilityFinding};
@@ -24,6 +26,8 @@ const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 const KEV_STYLE: &str = "\x1b[1;35m";
+
+mod sections;
 
 /// What a cell does with text wider than its column.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,7 @@ const SUPPRESSED_COLUMNS: [Column; 5] = [
 ];
 
 /// One table cell: its text and the ANSI style to show it in when colour is on.
+#[derive(Clone)]
 struct Cell {
     text: String,
     style: Option<&'static str>,
@@ -98,7 +103,36 @@ pub(crate) fn write(report: &Report, options: &WriteOptions, out: &mut dyn Write
     let header = header_line(report);
     writeln!(out, "{header}")?;
     writeln!(out, "{}", "=".repeat(width(&header).min(LINE_WIDTH)))?;
-    writeln!(out)?;
+    if has_vulnerability_section(report) {
+        writeln!(out)?;
+        write_vulnerabilities(report, options, out)?;
+    }
+    if !report.secrets.is_empty() {
+        writeln!(out)?;
+        sections::write_secrets(&report.secrets, options.color, out)?;
+    }
+    if !report.misconfigurations.is_empty() {
+        writeln!(out)?;
+        sections::write_misconfigurations(&report.misconfigurations, options.color, out)?;
+    }
+    write_warnings(report, out)
+}
+
+/// Whether the vulnerability section is written: always, except for a scan that looked for no
+/// vulnerabilities (no advisory data, nothing found or suppressed) and found secrets or
+/// misconfigurations instead. A scan that found nothing at all still says so.
+fn has_vulnerability_section(report: &Report) -> bool {
+    let vulnerability_scan =
+        report.database.is_some() || !report.vulnerabilities.is_empty() || !report.suppressed.is_empty();
+    vulnerability_scan || (report.secrets.is_empty() && report.misconfigurations.is_empty())
+}
+
+/// The vulnerability table, its summary and what was suppressed.
+fn write_vulnerabilities(
+    report: &Report,
+    options: &WriteOptions,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
     match report.vulnerabilities.is_empty() {
         true => writeln!(out, "No vulnerabilities found.")?,
         false => {
@@ -107,9 +141,9 @@ pub(crate) fn write(report: &Report, options: &WriteOptions, out: &mut dyn Write
         }
     }
     writeln!(out)?;
-    writeln!(out, "{}", total_line(&report.vulnerabilities, options.color))?;
-    write_suppressed(report, options, out)?;
-    write_warnings(report, out)
+    let severities = report.vulnerabilities.iter().map(|f| f.severity);
+    writeln!(out, "{}", total_line(severities, options.color))?;
+    write_suppressed(report, options, out)
 }
 
 /// `NAME (debian 12)`, or `NAME (image)` when no distribution was detected.
@@ -149,7 +183,7 @@ fn finding_rows(findings: &[VulnerabilityFinding]) -> Vec<Vec<Cell>> {
             Cell::plain(finding.status.as_str()),
             Cell::plain(installed),
             Cell::plain(finding.fixed_versions.join(", ")),
-            Cell::plain(title(finding)),
+            Cell::plain(vulnerability_title(finding)),
         ]);
     }
     rows
@@ -177,27 +211,20 @@ fn severity_style(severity: Severity) -> &'static str {
     }
 }
 
-/// The title, or the first line of the description when the data has no title.
-fn title(finding: &VulnerabilityFinding) -> &str {
-    match finding.title.is_empty() {
-        true => finding.description.lines().next().unwrap_or(""),
-        false => &finding.title,
-    }
-}
-
-/// `Total: N (UNKNOWN: a, LOW: b, MEDIUM: c, HIGH: d, CRITICAL: e)`.
-fn total_line(findings: &[VulnerabilityFinding], color: bool) -> String {
+/// `Total: N (UNKNOWN: a, LOW: b, MEDIUM: c, HIGH: d, CRITICAL: e)` for the findings' severities.
+fn total_line(severities: impl Iterator<Item = Severity>, color: bool) -> String {
+    let severities: Vec<Severity> = severities.collect();
     let counts: Vec<String> = Severity::ALL
         .into_iter()
         .map(|severity| {
-            let count = findings.iter().filter(|f| f.severity == severity).count();
+            let count = severities.iter().filter(|s| **s == severity).count();
             match color {
                 true => format!("{}{severity}{RESET}: {count}", severity_style(severity)),
                 false => format!("{severity}: {count}"),
             }
         })
         .collect();
-    format!("Total: {} ({})", findings.len(), counts.join(", "))
+    format!("Total: {} ({})", severities.len(), counts.join(", "))
 }
 
 /// The count of suppressed findings and, with `show_suppressed`, their list.
@@ -256,18 +283,29 @@ fn write_table(
     rows: &[Vec<Cell>],
     color: bool,
 ) -> Result<(), ReportError> {
-    let widths = column_widths(columns, rows);
-    let header: Vec<Cell> = columns.iter().map(|c| Cell::styled(c.header, BOLD)).collect();
-    write_row(out, columns, &header, &widths, color)?;
+    let widths = column_widths(columns, rows, LINE_WIDTH);
+    write_header_row(out, "", columns, &widths, color)?;
     for row in rows {
-        write_row(out, columns, row, &widths, color)?;
+        write_row(out, "", columns, row, &widths, color)?;
     }
     Ok(())
 }
 
+/// Writes the columns' headers, in bold when colour is on.
+fn write_header_row(
+    out: &mut dyn Write,
+    indent: &str,
+    columns: &[Column],
+    widths: &[usize],
+    color: bool,
+) -> Result<(), ReportError> {
+    let header: Vec<Cell> = columns.iter().map(|c| Cell::styled(c.header, BOLD)).collect();
+    write_row(out, indent, columns, &header, widths, color)
+}
+
 /// Each column as wide as its widest cell, up to its maximum; the last takes what is left of
-/// the line width.
-fn column_widths(columns: &[Column], rows: &[Vec<Cell>]) -> Vec<usize> {
+/// `line_width`.
+fn column_widths(columns: &[Column], rows: &[Vec<Cell>], line_width: usize) -> Vec<usize> {
     let mut widths: Vec<usize> = columns.iter().map(|c| width(c.header)).collect();
     for row in rows {
         for ((column_width, cell), column) in widths.iter_mut().zip(row).zip(columns) {
@@ -276,14 +314,15 @@ fn column_widths(columns: &[Column], rows: &[Vec<Cell>]) -> Vec<usize> {
     }
     if let Some((last, others)) = widths.split_last_mut() {
         let used: usize = others.iter().map(|w| w + GAP).sum();
-        *last = (*last).min(LINE_WIDTH.saturating_sub(used).max(MIN_LAST_COLUMN));
+        *last = (*last).min(line_width.saturating_sub(used).max(MIN_LAST_COLUMN));
     }
     widths
 }
 
-/// Writes one row: as many lines as its most wrapped cell needs.
+/// Writes one row after `indent`: as many lines as its most wrapped cell needs.
 fn write_row(
     out: &mut dyn Write,
+    indent: &str,
     columns: &[Column],
     cells: &[Cell],
     widths: &[usize],
@@ -301,7 +340,7 @@ fn write_row(
         .collect();
     let height = laid_out.iter().map(Vec::len).max().unwrap_or(1);
     for line_index in 0..height {
-        let mut line = String::new();
+        let mut line = indent.to_string();
         for (index, ((parts, cell), column_width)) in laid_out.iter().zip(cells).zip(widths).enumerate() {
             let text = parts.get(line_index).map(String::as_str).unwrap_or("");
             match (color, cell.style) {

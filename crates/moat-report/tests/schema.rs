@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{render_json, sample_report};
+use common::{full_report, render_json, sample_report};
 use moat_report::Format;
 use moat_testkit::schema::{load_json as load, validation_errors};
 use moat_testkit::shared::{may_skip, shared_dir, shared_file};
@@ -72,8 +72,9 @@ fn sarif_is_schema_valid() {
         path.display()
     );
     let no_refs = PathBuf::new();
-    let document = render_json(&sample_report(), Format::Sarif);
-    assert_eq!(document["runs"][0]["results"].as_array().map(Vec::len), Some(4));
+    // Vulnerabilities (one suppressed), secrets and misconfigurations, with and without regions.
+    let document = render_json(&full_report(), Format::Sarif);
+    assert_eq!(document["runs"][0]["results"].as_array().map(Vec::len), Some(9));
     let errors = validation_errors(&schema, &no_refs, &document);
     assert!(
         errors.is_empty(),
@@ -86,6 +87,12 @@ fn sarif_is_schema_valid() {
     assert!(!validation_errors(&schema, &no_refs, &broken).is_empty());
     let mut broken = document.clone();
     broken["runs"][0]["results"][1]["suppressions"] = serde_json::json!([{ "kind": "inCode" }]);
+    assert!(!validation_errors(&schema, &no_refs, &broken).is_empty());
+    // Regions are checked: SARIF lines start at 1.
+    let mut broken = document.clone();
+    let region_of_secret = &mut broken["runs"][0]["results"][4]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region_of_secret["startLine"], 3, "the first secret has a region");
+    region_of_secret["startLine"] = Value::from(0);
     assert!(!validation_errors(&schema, &no_refs, &broken).is_empty());
     // Formats are checked too: a help URI must be an absolute URI.
     let mut broken = document;

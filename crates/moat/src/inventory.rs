@@ -3,8 +3,8 @@
 use crate::progress::TerminalProgress;
 use anyhow::Context;
 use clap::Args;
-use moat_artifact::{open, Limits, OpenOptions, Opened, Platform, Target};
-use moat_catalog::{catalog_directory, catalog_image, CatalogOptions, LayerCache};
+use moat_artifact::{open, ImageConfig, Limits, OpenOptions, Opened, Platform, Target};
+use moat_catalog::{analyze_directory, analyze_image, Catalog, CatalogOptions, FileAnalyzer, LayerCache};
 use moat_core::Inventory;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,6 +49,33 @@ impl TargetArgs {
 
 /// Reads the target and returns its inventory.
 pub fn build_inventory(args: &TargetArgs, quiet: bool) -> anyhow::Result<Inventory> {
+    Ok(build_catalog(args, quiet, &[], true)?.catalog.inventory)
+}
+
+/// What one walk of a target gave: the catalog, and the image's config when it is an image.
+pub struct Scanned {
+    /// Packages, secrets, misconfigurations and special files.
+    pub catalog: Catalog,
+    /// The image's config, for image checks and secrets in Env, labels and history.
+    pub image_config: Option<ImageConfig>,
+}
+
+/// The directory a target names, if it names one (for analyzers that look beside a file).
+pub fn target_directory(args: &TargetArgs) -> Option<PathBuf> {
+    match Target::parse(&args.target).ok()? {
+        Target::Directory(path) => Some(path),
+        _ => None,
+    }
+}
+
+/// Reads the target once, running the catalogers (when `packages`) and `analyzers` on every
+/// file.
+pub fn build_catalog(
+    args: &TargetArgs,
+    quiet: bool,
+    analyzers: &[Arc<dyn FileAnalyzer>],
+    packages: bool,
+) -> anyhow::Result<Scanned> {
     let target = Target::parse(&args.target)?;
     let platform = args
         .platform
@@ -69,6 +96,12 @@ pub fn build_inventory(args: &TargetArgs, quiet: bool) -> anyhow::Result<Invento
         docker_config: args.docker_config.clone(),
         limits,
     };
+    let catalog_options = CatalogOptions {
+        cache: args.cache(),
+        analyzers: analyzers.to_vec(),
+        packages,
+        ..CatalogOptions::default()
+    };
     match open(&target, &options)? {
         Opened::Image(image) => {
             let meta = &image.metadata;
@@ -78,16 +111,31 @@ pub fn build_inventory(args: &TargetArgs, quiet: bool) -> anyhow::Result<Invento
                 meta.platform,
                 meta.layers.len()
             );
-            let catalog_options = CatalogOptions {
-                cache: args.cache(),
-                ..CatalogOptions::default()
-            };
-            Ok(catalog_image(&image, &args.target, &catalog_options)?)
+            let catalog = analyze_image(&image, &args.target, &catalog_options)?;
+            Ok(Scanned {
+                catalog,
+                image_config: Some(image.metadata.config.clone()),
+            })
         }
-        Opened::Directory(root) => Ok(catalog_directory(&root, &args.target, &limits)?),
+        Opened::Directory(root) => {
+            let catalog = analyze_directory(&root, &args.target, &limits, &catalog_options)?;
+            Ok(Scanned {
+                catalog,
+                image_config: None,
+            })
+        }
         Opened::Sbom(path) => {
             let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            Ok(moat_sbom::read(&bytes, &path.display().to_string())?)
+            let inventory = moat_sbom::read(&bytes, &path.display().to_string())?;
+            Ok(Scanned {
+                catalog: Catalog {
+                    inventory,
+                    secrets: Vec::new(),
+                    misconfigurations: Vec::new(),
+                    special_files: Vec::new(),
+                },
+                image_config: None,
+            })
         }
     }
 }

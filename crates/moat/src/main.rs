@@ -2,7 +2,9 @@
 //! capability is a library call in the other crates.
 #![forbid(unsafe_code)]
 
+mod analyzers;
 mod commands;
+mod findings;
 mod inventory;
 mod output;
 mod progress;
@@ -31,8 +33,13 @@ struct Cli {
 enum Command {
     /// Inventory every package in a target and write an SBOM.
     Sbom(commands::sbom::SbomArgs),
-    /// Scan a target for known vulnerabilities, with filters, suppression and CI exit codes.
-    Scan(commands::scan::ScanArgs),
+    /// Scan a target for vulnerabilities, secrets and misconfigurations, with filters,
+    /// suppression and CI exit codes.
+    Scan(Box<commands::scan::ScanArgs>),
+    /// Check Dockerfiles and Kubernetes manifests for misconfigurations.
+    Config(commands::config::ConfigArgs),
+    /// The misconfiguration checks and secret rules Moat runs.
+    Checks(commands::checks::ChecksArgs),
     /// The advisory database: import data, show its state.
     Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
@@ -45,6 +52,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sbom(args) => commands::sbom::run(args, cli.quiet),
         Command::Scan(args) => commands::scan::run(args, cli.quiet),
+        Command::Config(args) => commands::config::run(args, cli.quiet),
+        Command::Checks(args) => commands::checks::run(args),
         Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };

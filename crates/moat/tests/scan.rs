@@ -67,9 +67,11 @@ fn scan_json(image: &str, extra: &[&str]) -> Option<Value> {
     Some(json_stdout(&scan_output(&target, &args)?))
 }
 
-/// Checks that `moat scan IMAGE --exit-code 3` exits with `expected`.
-fn assert_gate(image: &str, expected: i32) {
-    let Some(output) = image_target(image).and_then(|t| scan_output(&t, &["--exit-code", "3"])) else {
+/// Checks that `moat scan IMAGE --exit-code 3 EXTRA…` exits with `expected`.
+fn assert_gate(image: &str, extra: &[&str], expected: i32) {
+    let mut args = vec!["--exit-code", "3"];
+    args.extend_from_slice(extra);
+    let Some(output) = image_target(image).and_then(|t| scan_output(&t, &args)) else {
         return;
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -329,8 +331,11 @@ fn filters_and_exit_codes() {
     for finding in fixed_only["vulnerabilities"].as_array().expect("vulnerabilities") {
         assert_eq!(finding["status"], "fixed", "{finding}");
     }
-    assert_gate("debian-app", 3);
-    assert_gate("busybox-static", 0);
+    assert_gate("debian-app", &[], 3);
+    assert_gate("busybox-static", &["--scanners", "vuln"], 0);
+    // No vulnerabilities, but the image config has no HEALTHCHECK (IMG002), as trivy's DS026 says.
+    assert_gate("busybox-static", &[], 3);
+    assert_gate("busybox-static", &["--scanners", "vuln,secret"], 0);
 }
 
 #[test]

@@ -1,16 +1,20 @@
-//! SARIF 2.1.0: one run of `moat`, one rule per vulnerability id, one result per finding.
+//! SARIF 2.1.0: one run of `moat`, one rule per vulnerability id, secret rule (`secret:RULE`)
+//! and misconfiguration check (`DF002`), one result per finding.
 //!
-//! Results point at the file the package was read from (its path without the leading `/`, so
-//! code-scanning dashboards treat it as relative to the scanned root) and name the package and
-//! its layer. Rules carry GitHub's `security-severity` (the CVSS score behind the severity) and
-//! results stable `partialFingerprints`, so alerts track across runs. Suppressed findings are
-//! written too, with an external suppression saying what suppressed them.
+//! Vulnerability results point at the file the package was read from (its path without the
+//! leading `/`, so code-scanning dashboards treat it as relative to the scanned root) and name
+//! the package and its layer; secret and misconfiguration results point at their file with the
+//! line and column region. Rules carry GitHub's `security-severity` (the CVSS score behind the
+//! severity) and results stable `partialFingerprints`, so alerts track across runs. Suppressed
+//! findings are written too, with an external suppression saying what suppressed them.
 
+mod findings;
 mod model;
 
+use crate::describe::fixed_text;
 use crate::links::first_web_url;
 use crate::{ReportError, WriteOptions};
-use moat_core::{AffectedPackage, FixStatus, Report, Severity, SourceKind, VulnerabilityFinding};
+use moat_core::{AffectedPackage, Report, Severity, SourceKind, VulnerabilityFinding};
 use model::{
     ArtifactLocation, Configuration, Driver, Location, Log, LogicalLocation, Message, MultiformatMessage,
     PhysicalLocation, Region, Rule, Run, SarifResult, Suppression, Tool,
@@ -81,14 +85,16 @@ fn run(report: &Report, options: &WriteOptions) -> Result<Run, ReportError> {
         by_id.entry(finding.id.as_str()).or_default().push(finding);
     }
     let rule_index: BTreeMap<&str, usize> = by_id.keys().enumerate().map(|(i, id)| (*id, i)).collect();
-    let rules = by_id.values().map(|group| rule(group)).collect();
-    let results = findings
+    let mut rules: Vec<Rule> = by_id.values().map(|group| rule(group)).collect();
+    let mut results = findings
         .iter()
         .map(|(finding, suppressed_by)| {
             let index = rule_index.get(finding.id.as_str()).copied().unwrap_or_default();
             result(finding, index, *suppressed_by)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    findings::add_secrets(&report.secrets, &mut rules, &mut results);
+    findings::add_misconfigurations(&report.misconfigurations, &mut rules, &mut results);
     Ok(Run {
         tool: Tool {
             driver: Driver {
@@ -214,15 +220,6 @@ fn help(
     MultiformatMessage { text, markdown }
 }
 
-/// The fixed versions, or what the data says about a missing fix.
-fn fixed_text(finding: &VulnerabilityFinding) -> String {
-    match (finding.status, finding.fixed_versions.is_empty()) {
-        (_, false) => finding.fixed_versions.join(", "),
-        (FixStatus::WillNotFix, true) => "none (will not be fixed)".to_string(),
-        _ => "none yet".to_string(),
-    }
-}
-
 /// Text safe inside a Markdown table cell.
 fn markdown_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
@@ -237,13 +234,18 @@ fn security_severity(finding: &VulnerabilityFinding) -> f64 {
         .filter(|r| Severity::from_cvss_score(r.score) == finding.severity)
         .map(|r| r.score)
         .fold(None, |best: Option<f64>, s| Some(best.map_or(s, |b| b.max(s))));
-    cvss.unwrap_or(match finding.severity {
+    cvss.unwrap_or(band_score(finding.severity))
+}
+
+/// A score inside the severity's CVSS band, for findings without a CVSS score.
+fn band_score(severity: Severity) -> f64 {
+    match severity {
         Severity::Critical => 9.5,
         Severity::High => 8.0,
         Severity::Medium => 5.5,
         Severity::Low => 2.0,
         Severity::Unknown => 0.0,
-    })
+    }
 }
 
 /// SARIF level: `error` for CRITICAL and HIGH, `warning` for MEDIUM, `note` below.
@@ -334,7 +336,7 @@ fn location(package: &AffectedPackage) -> Location {
                     false => &package.path,
                 }),
             },
-            region: Region { start_line: 1 },
+            region: Some(Region::first_line()),
         },
         logical_locations: vec![LogicalLocation {
             name: format!("{}@{}", package.name, package.version),

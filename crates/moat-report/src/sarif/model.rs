@@ -42,7 +42,7 @@ pub(crate) struct Driver {
     pub rules: Vec<Rule>,
 }
 
-/// A `reportingDescriptor`: one per vulnerability id.
+/// A `reportingDescriptor`: one per vulnerability id, secret rule or misconfiguration check.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Rule {
@@ -75,7 +75,7 @@ pub(crate) struct Configuration {
     pub level: &'static str,
 }
 
-/// One result: a finding in one package.
+/// One result: a finding in one package or file.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SarifResult {
@@ -94,6 +94,7 @@ pub(crate) struct SarifResult {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Location {
     pub physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logical_locations: Vec<LogicalLocation>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub properties: Map<String, Value>,
@@ -103,7 +104,9 @@ pub(crate) struct Location {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PhysicalLocation {
     pub artifact_location: ArtifactLocation,
-    pub region: Region,
+    /// Left out for findings about a file as a whole: SARIF lines start at 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +118,24 @@ pub(crate) struct ArtifactLocation {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Region {
     pub start_line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u32>,
+}
+
+impl Region {
+    /// The first line of a file, where findings about a package's file point.
+    pub fn first_line() -> Region {
+        Region {
+            start_line: 1,
+            start_column: None,
+            end_line: None,
+            end_column: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

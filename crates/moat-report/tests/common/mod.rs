@@ -1,12 +1,12 @@
 //! A small hand-built scan report for the writer tests: two packages of a Debian image and four
 //! findings (one in CISA's KEV catalog with EPSS figures, one without a fix, one suppressed by
-//! a VEX statement).
+//! a VEX statement); and the same report with two secrets and three misconfigurations.
 #![allow(dead_code)]
 
 use moat_core::{
-    AffectedPackage, CvssRating, DatabaseInfo, Distro, EpssScore, FixStatus, Inventory, KevEntry, LayerInfo,
-    MatchReason, Package, PackageType, Report, Severity, SourceDescription, SourceKind, SuppressedFinding,
-    VulnerabilityFinding, Warning,
+    AffectedPackage, ConfigKind, CvssRating, DatabaseInfo, Distro, EpssScore, FixStatus, Inventory, KevEntry,
+    LayerInfo, MatchReason, Misconfiguration, Package, PackageType, Report, SecretFinding, Severity,
+    SourceDescription, SourceKind, SuppressedFinding, TextLocation, VulnerabilityFinding, Warning,
 };
 use moat_report::{Format, WriteOptions};
 
@@ -268,6 +268,8 @@ pub fn sample_report() -> Report {
             sources: vec!["osv (2400 records)".to_string()],
         }),
         vulnerabilities: vec![log4shell(), unfixed_glibc(), looney_tunables()],
+        secrets: Vec::new(),
+        misconfigurations: Vec::new(),
         suppressed: vec![SuppressedFinding {
             finding: log4j_followup(),
             suppressed_by: SUPPRESSED_BY.to_string(),
@@ -280,6 +282,120 @@ pub fn sample_report() -> Report {
         inventory: Some(inventory),
     };
     report.normalize();
+    report
+}
+
+/// The AWS key id of [`aws_key_secret`], before redaction.
+pub const AWS_KEY_ID: &str = "AKIAZC2XABCDEFGH7KZJ";
+/// The GitHub token of [`github_token_secret`], before redaction.
+pub const GITHUB_TOKEN: &str = "ghp_R8cT4vQ2mZ7pLx9wK3nB6yH1sD5fJ0gA2eUo";
+
+/// An AWS access key id on line 3 of a file of the app layer, redacted as a scan leaves it.
+pub fn aws_key_secret() -> SecretFinding {
+    let mut location = TextLocation::at("/app/config/.env", 3, 19);
+    location.end_column = 39;
+    location.layer = Some(LAYER_APP.to_string());
+    let mut secret = SecretFinding {
+        rule_id: "aws-access-token".to_string(),
+        title: "AWS access key id".to_string(),
+        severity: Severity::Critical,
+        location,
+        secret: AWS_KEY_ID.to_string(),
+        line: format!("AWS_ACCESS_KEY_ID={AWS_KEY_ID}"),
+        entropy: Some(3.75),
+        redacted: false,
+    };
+    secret.redact();
+    secret
+}
+
+/// A GitHub token in the image config's Env, which has no line; redacted.
+pub fn github_token_secret() -> SecretFinding {
+    let mut secret = SecretFinding {
+        rule_id: "github-pat".to_string(),
+        title: "GitHub personal access token".to_string(),
+        severity: Severity::High,
+        location: TextLocation::file("<image config> Env"),
+        secret: GITHUB_TOKEN.to_string(),
+        line: format!("GITHUB_TOKEN={GITHUB_TOKEN}"),
+        entropy: None,
+        redacted: false,
+    };
+    secret.redact();
+    secret
+}
+
+/// The Dockerfile's last USER is root (line 3, a whole-line finding without columns).
+pub fn dockerfile_root_user() -> Misconfiguration {
+    Misconfiguration {
+        check_id: "DF002".to_string(),
+        title: "Last USER is root".to_string(),
+        severity: Severity::High,
+        kind: ConfigKind::Dockerfile,
+        message: "the last USER instruction of stage \"runtime\" sets root".to_string(),
+        remediation: "Add USER with an unprivileged user (e.g. USER 10001) after the steps that need root."
+            .to_string(),
+        resource: None,
+        location: TextLocation::at("Dockerfile", 3, 0),
+        references: vec!["CIS Docker Benchmark v1.6.0 4.1".to_string()],
+        aliases: vec!["DS002".to_string(), "DL3002".to_string()],
+    }
+}
+
+/// A privileged container in a Kubernetes Deployment, line 12, column 9; the message holds
+/// characters markup formats must escape.
+pub fn privileged_pod() -> Misconfiguration {
+    let mut location = TextLocation::at("deploy/web.yaml", 12, 9);
+    location.end_column = 25;
+    Misconfiguration {
+        check_id: "PSS-privileged".to_string(),
+        title: "Privileged container".to_string(),
+        severity: Severity::Critical,
+        kind: ConfigKind::Kubernetes,
+        message: "container \"app\" sets privileged: true <&> shares the host's devices".to_string(),
+        remediation: "Remove securityContext.privileged or set it to false.".to_string(),
+        resource: Some("Deployment default/web".to_string()),
+        location,
+        references: vec![
+            "Kubernetes Pod Security Standards Baseline".to_string(),
+            "NSA/CISA Kubernetes Hardening Guide v1.2 Pod security".to_string(),
+        ],
+        aliases: vec!["KSV017".to_string()],
+    }
+}
+
+/// The image config has no HEALTHCHECK: about the config as a whole, line 0.
+pub fn no_healthcheck() -> Misconfiguration {
+    Misconfiguration {
+        check_id: "IMG002".to_string(),
+        title: "Image has no HEALTHCHECK".to_string(),
+        severity: Severity::Low,
+        kind: ConfigKind::ImageConfig,
+        message: "the image config defines no healthcheck".to_string(),
+        remediation: "Add a HEALTHCHECK instruction that probes the service.".to_string(),
+        resource: None,
+        location: TextLocation::file("<image config>"),
+        references: vec!["CIS Docker Benchmark v1.6.0 4.6".to_string()],
+        aliases: Vec::new(),
+    }
+}
+
+/// The sample report with two secrets and three misconfigurations, normalized.
+pub fn full_report() -> Report {
+    let mut report = sample_report();
+    report.secrets = vec![github_token_secret(), aws_key_secret()];
+    report.misconfigurations = vec![privileged_pod(), no_healthcheck(), dockerfile_root_user()];
+    report.normalize();
+    report
+}
+
+/// A scan for secrets and misconfigurations only: no advisory data, no vulnerabilities.
+pub fn findings_only_report() -> Report {
+    let mut report = full_report();
+    report.database = None;
+    report.vulnerabilities.clear();
+    report.suppressed.clear();
+    report.inventory = None;
     report
 }
 

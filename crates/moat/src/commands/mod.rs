@@ -1,4 +1,6 @@
 //! One module per subcommand.
+pub mod checks;
+pub mod config;
 pub mod db;
 pub mod sbom;
 pub mod scan;

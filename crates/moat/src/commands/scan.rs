@@ -1,11 +1,13 @@
-//! `moat scan TARGET`: the inventory matched against the advisory database, filtered,
-//! suppressed and written as a table, JSON, SARIF or CycloneDX; `--exit-code` gates CI.
+//! `moat scan TARGET`: one walk of the target finds packages (matched against the advisory
+//! database), secrets and misconfigurations; findings are filtered, suppressed and written as a
+//! table, JSON, SARIF, JUnit or CycloneDX; `--exit-code` gates CI.
 
-use crate::inventory::{build_inventory, TargetArgs};
+use crate::findings::{self, CheckArgs, SecretArgs};
+use crate::inventory::{build_catalog, target_directory, Scanned, TargetArgs};
 use crate::output::write_atomically;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use moat_core::Severity;
+use moat_core::{Inventory, Report, Severity};
 use moat_match::suppress::{read_ignore_file, read_vex_file, Rule};
 use moat_match::{scan_inventory, ScanOptions};
 use moat_vulndb::Store;
@@ -22,6 +24,10 @@ const DEFAULT_IGNORE_FILE: &str = ".moatignore";
 pub enum Scanner {
     /// Known vulnerabilities in the inventoried packages.
     Vuln,
+    /// Credentials in files (every layer, deleted files too) and in the image config.
+    Secret,
+    /// Misconfigurations: Dockerfiles, Kubernetes manifests and the image config.
+    Misconfig,
 }
 
 /// Arguments of `moat scan`.
@@ -30,8 +36,12 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Scanners to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "vuln")]
+    #[arg(long, value_delimiter = ',', default_value = "vuln,secret,misconfig")]
     pub scanners: Vec<Scanner>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    #[command(flatten)]
+    pub checks: CheckArgs,
     /// Severities to report, comma-separated (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL); all by default.
     #[arg(long, value_delimiter = ',')]
     pub severity: Vec<Severity>,
@@ -41,7 +51,7 @@ pub struct ScanArgs {
     /// Exit with this code when findings remain after filtering (0: always succeed).
     #[arg(long, default_value_t = 0)]
     pub exit_code: u8,
-    /// Output format: table, json, sarif or cyclonedx.
+    /// Output format: table, json, sarif, junit or cyclonedx.
     #[arg(short, long, default_value = "table")]
     pub format: moat_report::Format,
     /// Write to this file instead of standard output (written whole or not at all).
@@ -64,30 +74,110 @@ pub struct ScanArgs {
 
 /// Runs `moat scan`.
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&super::db::database_path(args.db.as_deref())?)?;
+    let wants = |scanner: Scanner| args.scanners.contains(&scanner);
+    let store = match wants(Scanner::Vuln) {
+        true => Some(Store::open(&super::db::database_path(args.db.as_deref())?)?),
+        false => None,
+    };
+    let rules = match wants(Scanner::Secret) {
+        true => Some(args.secrets.rules()?),
+        false => None,
+    };
+    let check_options = args.checks.options()?;
+    let analyzers = findings::analyzers(
+        rules.clone(),
+        wants(Scanner::Misconfig).then(|| check_options.clone()),
+        target_directory(&args.target),
+    );
+    let suppression = suppression_rules(args)?;
+    let today = moat_core::time::format_date(now_seconds());
+    let scanned = build_catalog(&args.target, quiet, &analyzers, store.is_some())?;
+    let Scanned {
+        catalog,
+        image_config,
+        ..
+    } = scanned;
+    let mut report = match &store {
+        Some(store) => vulnerability_report(catalog.inventory, store, args, &suppression, quiet)?,
+        None => empty_report(catalog.inventory),
+    };
+    if let Some((rules, _)) = &rules {
+        report.secrets = catalog.secrets;
+        if let Some(config) = &image_config {
+            report
+                .secrets
+                .extend(findings::image_config_secrets(rules, config));
+        }
+    }
+    if wants(Scanner::Misconfig) {
+        report.misconfigurations = catalog.misconfigurations;
+        if let Some(config) = &image_config {
+            let image = findings::image_misconfigurations(config, &catalog.special_files, &check_options);
+            report.misconfigurations.extend(image);
+        }
+    }
+    findings::filter_findings(
+        &mut report,
+        &args.severity,
+        &suppression,
+        &today,
+        args.secrets.show_secrets,
+    );
+    report.normalize();
+    write_report(args, &report)?;
+    let found = !report.vulnerabilities.is_empty()
+        || !report.secrets.is_empty()
+        || !report.misconfigurations.is_empty();
+    if args.exit_code != 0 && found {
+        return Ok(ExitCode::from(args.exit_code));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The inventory matched against the advisory database, filtered and suppressed.
+fn vulnerability_report(
+    inventory: Inventory,
+    store: &Store,
+    args: &ScanArgs,
+    suppression: &[Rule],
+    quiet: bool,
+) -> anyhow::Result<Report> {
     let database = store.info().context("reading the advisory database")?;
     warn_if_stale(&database.updated_at, quiet);
     let options = ScanOptions {
         severities: args.severity.clone(),
         ignore_unfixed: args.ignore_unfixed,
-        rules: suppression_rules(args)?,
+        rules: suppression.to_vec(),
         today: moat_core::time::format_date(now_seconds()),
         database: Some(database),
     };
-    let inventory = build_inventory(&args.target, quiet)?;
-    let report = scan_inventory(inventory, &store, &options)?;
+    Ok(scan_inventory(inventory, store, &options)?)
+}
+
+/// A report without vulnerability scanning: the target and its inventory only.
+fn empty_report(inventory: Inventory) -> Report {
+    Report {
+        source: inventory.source.clone(),
+        distro: inventory.distro.clone(),
+        database: None,
+        vulnerabilities: Vec::new(),
+        secrets: Vec::new(),
+        misconfigurations: Vec::new(),
+        suppressed: Vec::new(),
+        warnings: inventory.warnings.clone(),
+        inventory: Some(inventory),
+    }
+}
+
+fn write_report(args: &ScanArgs, report: &Report) -> anyhow::Result<()> {
     let write_options = moat_report::WriteOptions {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         color: args.output.is_none() && std::io::stdout().is_terminal(),
         show_suppressed: args.show_suppressed,
     };
     write_atomically(args.output.as_deref(), |out| {
-        moat_report::write(&report, args.format, &write_options, out).map_err(anyhow::Error::from)
-    })?;
-    if args.exit_code != 0 && !report.vulnerabilities.is_empty() {
-        return Ok(ExitCode::from(args.exit_code));
-    }
-    Ok(ExitCode::SUCCESS)
+        moat_report::write(report, args.format, &write_options, out).map_err(anyhow::Error::from)
+    })
 }
 
 /// Warns on standard error when the data was last updated more than a week ago.

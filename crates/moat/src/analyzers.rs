@@ -1,0 +1,128 @@
+//! The secret and configuration analyzers of the layer walk: adapters from the rule crates to the
+//! catalog's [`FileAnalyzer`] hook, so one pass over each layer feeds packages, secrets and checks.
+
+use moat_artifact::{ArtifactError, Entry};
+use moat_catalog::{FileAnalyzer, FileFindings};
+use moat_misconfig::ScanOptions;
+use moat_secret::RuleSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files up to this size are read whole for secret scanning; larger ones are streamed.
+const READ_WHOLE_LIMIT: u64 = 1 << 20;
+
+/// Configuration files larger than this are not checked (real manifests are far smaller).
+const MAX_CONFIG_FILE: u64 = 8 << 20;
+
+/// Finds secrets in every text file.
+pub struct SecretAnalyzer {
+    rules: Arc<RuleSet>,
+    fingerprint: String,
+}
+
+impl SecretAnalyzer {
+    /// An analyzer with these rules; `rules_id` names them in the cache key (a digest of the
+    /// rule file, or `builtin`), with the options that change results.
+    pub fn new(rules: Arc<RuleSet>, rules_id: &str) -> SecretAnalyzer {
+        let fingerprint = format!(
+            "moat-secret {} rules={rules_id} count={}",
+            env!("CARGO_PKG_VERSION"),
+            rules.len()
+        );
+        SecretAnalyzer { rules, fingerprint }
+    }
+}
+
+impl FileAnalyzer for SecretAnalyzer {
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    fn wants(&self, path: &str, size: u64) -> bool {
+        size > 0 && self.rules.path_allowed(path)
+    }
+
+    fn analyze(&self, path: &str, entry: &mut Entry<'_>) -> Result<FileFindings, ArtifactError> {
+        if moat_secret::is_binary(entry.head()?) {
+            return Ok(FileFindings::default());
+        }
+        let secrets = if entry.size() <= READ_WHOLE_LIMIT {
+            let contents = entry.contents(READ_WHOLE_LIMIT)?;
+            self.rules.scan_bytes(path, &contents)
+        } else {
+            let found = self.rules.scan_reader(path, entry.stream());
+            found.map_err(|err| entry.stream_error(err))?
+        };
+        Ok(FileFindings {
+            secrets,
+            ..FileFindings::default()
+        })
+    }
+}
+
+/// Runs the misconfiguration checks on Dockerfiles and Kubernetes manifests.
+pub struct ConfigAnalyzer {
+    options: ScanOptions,
+    fingerprint: String,
+    /// For directory targets, the directory on disk, to look for `.dockerignore` files.
+    root: Option<PathBuf>,
+}
+
+impl ConfigAnalyzer {
+    /// An analyzer with these check options; `root` is the scanned directory on disk, if the
+    /// target is one.
+    pub fn new(options: ScanOptions, root: Option<PathBuf>) -> ConfigAnalyzer {
+        let fingerprint = format!(
+            "moat-misconfig {} checks={} skip={:?} pss={:?}",
+            env!("CARGO_PKG_VERSION"),
+            moat_misconfig::all_checks().len(),
+            options.skip_checks,
+            options.pss
+        );
+        ConfigAnalyzer {
+            options,
+            fingerprint,
+            root,
+        }
+    }
+}
+
+impl ConfigAnalyzer {
+    /// Whether the directory of the Dockerfile at `path` (a path inside the target) holds a
+    /// `.dockerignore`; always false inside images, which do not carry build contexts.
+    fn has_dockerignore(&self, path: &str) -> bool {
+        let Some(root) = &self.root else {
+            return false;
+        };
+        let dir = Path::new(path.trim_start_matches('/'))
+            .parent()
+            .unwrap_or(Path::new(""));
+        root.join(dir).join(".dockerignore").is_file()
+    }
+}
+
+impl FileAnalyzer for ConfigAnalyzer {
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    fn wants(&self, path: &str, size: u64) -> bool {
+        size <= MAX_CONFIG_FILE && moat_misconfig::may_be_config(path)
+    }
+
+    fn analyze(&self, path: &str, entry: &mut Entry<'_>) -> Result<FileFindings, ArtifactError> {
+        let Some(kind) = moat_misconfig::detect_kind(path, entry.head()?) else {
+            return Ok(FileFindings::default());
+        };
+        let contents = entry.contents(MAX_CONFIG_FILE)?;
+        let text = String::from_utf8_lossy(&contents);
+        let mut options = self.options.clone();
+        options.has_dockerignore = self.has_dockerignore(path);
+        let outcome = moat_misconfig::scan_file(path, &text, kind, &options);
+        Ok(FileFindings {
+            misconfigurations: outcome.findings,
+            warnings: outcome.errors.iter().map(|e| e.to_string()).collect(),
+            ..FileFindings::default()
+        })
+    }
+}

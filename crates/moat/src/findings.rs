@@ -1,0 +1,167 @@
+//! Options and steps shared by `moat scan` and `moat config`: loading secret rules and check
+//! options, secrets and checks on an image's config, severity filters and ignore rules for
+//! secret and misconfiguration findings.
+
+use crate::analyzers::{ConfigAnalyzer, SecretAnalyzer};
+use anyhow::Context;
+use clap::Args;
+use moat_artifact::ImageConfig;
+use moat_catalog::{FileAnalyzer, SpecialFile};
+use moat_core::{Misconfiguration, Report, SecretFinding, Severity};
+use moat_match::suppress::Rule;
+use moat_misconfig::image::{check_image, FileMode, ImageFacts, IMAGE_CONFIG_PATH};
+use moat_misconfig::{PssLevel, PssVersion, ScanOptions};
+use moat_secret::RuleSet;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options of the secret scanner.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// A gitleaks-format TOML rule file to use instead of the built-in rules (its
+    /// `[extend] useDefault = true` adds Moat's built-in rules).
+    #[arg(long, value_name = "FILE")]
+    pub secret_config: Option<PathBuf>,
+    /// Also report high-entropy base64 and hex strings (noisy; off by default).
+    #[arg(long)]
+    pub secret_entropy: bool,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+impl SecretArgs {
+    /// The rule set and a short id of it for cache keys.
+    pub fn rules(&self) -> anyhow::Result<(Arc<RuleSet>, String)> {
+        let (rules, id) = match &self.secret_config {
+            Some(path) => {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let rules = RuleSet::load(path)?;
+                (rules, hex::encode(Sha256::digest(&bytes)))
+            }
+            None => (RuleSet::builtin(), "builtin".to_string()),
+        };
+        let (rules, id) = match self.secret_entropy {
+            true => (rules.with_entropy_detectors(), format!("{id}+entropy")),
+            false => (rules, id),
+        };
+        Ok((Arc::new(rules), id))
+    }
+}
+
+/// Options of the misconfiguration checks.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check ids not to run, comma-separated (see `moat checks list`).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub skip_checks: Vec<String>,
+    /// Pod Security Standards level pods are held to: baseline or restricted.
+    #[arg(long, value_name = "LEVEL", default_value = "restricted")]
+    pub pss: String,
+    /// Pod Security Standards version: v1.0 … v1.37, or latest.
+    #[arg(long, value_name = "VERSION", default_value = "latest")]
+    pub pss_version: String,
+}
+
+impl CheckArgs {
+    /// The options for `moat_misconfig`.
+    pub fn options(&self) -> anyhow::Result<ScanOptions> {
+        let level = PssLevel::parse(&self.pss)
+            .map_err(anyhow::Error::msg)
+            .context("--pss")?;
+        let version = PssVersion::parse(&self.pss_version)
+            .map_err(anyhow::Error::msg)
+            .context("--pss-version")?;
+        Ok(ScanOptions {
+            skip_checks: self.skip_checks.iter().map(|id| id.trim().to_string()).collect(),
+            pss: Some((level, version)),
+            has_dockerignore: false,
+        })
+    }
+}
+
+/// The analyzers for a walk: secrets first would stream big files, so configs go first.
+pub fn analyzers(
+    secrets: Option<(Arc<RuleSet>, String)>,
+    checks: Option<ScanOptions>,
+    directory: Option<PathBuf>,
+) -> Vec<Arc<dyn FileAnalyzer>> {
+    let mut analyzers: Vec<Arc<dyn FileAnalyzer>> = Vec::new();
+    if let Some(options) = checks {
+        analyzers.push(Arc::new(ConfigAnalyzer::new(options, directory)));
+    }
+    if let Some((rules, id)) = secrets {
+        analyzers.push(Arc::new(SecretAnalyzer::new(rules, &id)));
+    }
+    analyzers
+}
+
+/// Secrets in an image's config: Env, labels and the history's `created_by` commands, each
+/// reported at `<image config> Env` (and so on), line = position in the list.
+pub fn image_config_secrets(rules: &RuleSet, config: &ImageConfig) -> Vec<SecretFinding> {
+    let labels: Vec<String> = config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let history: Vec<String> = config.history.iter().map(|h| h.created_by.clone()).collect();
+    let mut found = Vec::new();
+    for (field, lines) in [("Env", &config.env), ("Labels", &labels), ("history", &history)] {
+        let text = lines.join("\n");
+        found.extend(rules.scan_bytes(&format!("{IMAGE_CONFIG_PATH} {field}"), text.as_bytes()));
+    }
+    found
+}
+
+/// The image checks on a config and the special files of its final filesystem.
+pub fn image_misconfigurations(
+    config: &ImageConfig,
+    special_files: &[SpecialFile],
+    options: &ScanOptions,
+) -> Vec<Misconfiguration> {
+    let files: Vec<FileMode> = special_files
+        .iter()
+        .map(|f| FileMode {
+            path: f.path.clone(),
+            mode: f.mode,
+            directory: f.directory,
+            layer: f.layer.clone(),
+        })
+        .collect();
+    let facts = ImageFacts {
+        user: &config.user,
+        env: &config.env,
+        exposed_ports: &config.exposed_ports,
+        healthcheck: config.healthcheck.as_deref(),
+        special_files: &files,
+    };
+    check_image(&facts, &options.skip_checks)
+}
+
+/// Keeps the secrets and misconfigurations at the wanted severities (all when empty) whose
+/// rule or check id no ignore rule names (an unexpired id-only `.moatignore` line); redacts
+/// secrets unless `show_secrets`.
+pub fn filter_findings(
+    report: &mut Report,
+    severities: &[Severity],
+    ignore: &[Rule],
+    today: &str,
+    show_secrets: bool,
+) {
+    let wanted = |severity: Severity| severities.is_empty() || severities.contains(&severity);
+    let ignored = |id: &str| {
+        ignore.iter().any(|rule| {
+            rule.id == id
+                && rule.package.is_none()
+                && rule.purl.is_none()
+                && rule.path.is_none()
+                && rule.expires.as_deref().is_none_or(|date| date >= today)
+        })
+    };
+    report
+        .secrets
+        .retain(|s| wanted(s.severity) && !ignored(&s.rule_id));
+    report
+        .misconfigurations
+        .retain(|m| wanted(m.severity) && !ignored(&m.check_id));
+    if !show_secrets {
+        report.secrets.iter_mut().for_each(SecretFinding::redact);
+    }
+}
