@@ -82,7 +82,7 @@ pub enum ArtifactError {
         message: String,
     },
     /// A file given as a target is neither an image, a directory nor an SBOM.
-    #[error("{path} is not a container image, OCI layout or SBOM: {reason}")]
+    #[error("{path} is not a container image, OCI layout or SBOM: {reason} (to scan one file for secrets or misconfigurations, give it as file:{path})")]
     NotAnImage {
         /// The file concerned.
         path: String,

@@ -133,6 +133,8 @@ pub enum Opened {
     Directory(PathBuf),
     /// An SBOM document to read back.
     Sbom(PathBuf),
+    /// One regular file to walk with [`crate::walk_file`].
+    File(PathBuf),
 }
 
 /// One image history entry.
@@ -247,6 +249,17 @@ pub fn open(target: &Target, options: &OpenOptions) -> Result<Opened, ArtifactEr
         Target::Sbom(file) => {
             File::open(file).map_err(|e| ArtifactError::io(file.display().to_string(), e))?;
             Ok(Opened::Sbom(file.clone()))
+        }
+        Target::File(file) => {
+            let meta =
+                std::fs::metadata(file).map_err(|e| ArtifactError::io(file.display().to_string(), e))?;
+            if !meta.is_file() {
+                return Err(ArtifactError::InvalidTarget {
+                    input: file.display().to_string(),
+                    message: "not a regular file".to_string(),
+                });
+            }
+            Ok(Opened::File(file.clone()))
         }
     }
 }

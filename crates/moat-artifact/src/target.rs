@@ -46,6 +46,8 @@ pub enum Target {
     Registry(RegistryReference),
     /// `sbom:FILE`, or a plain file holding a CycloneDX or SPDX document.
     Sbom(PathBuf),
+    /// `file:PATH`: one regular file, for secret and configuration scanning.
+    File(PathBuf),
 }
 
 impl Target {
@@ -82,6 +84,7 @@ fn parse_prefixed(input: &str) -> Result<Option<Target>, ArtifactError> {
         "docker-archive" => Target::DockerArchive(non_empty("file")?),
         "dir" => Target::Directory(non_empty("directory")?),
         "sbom" => Target::Sbom(non_empty("file")?),
+        "file" => Target::File(non_empty("file")?),
         "registry" | "docker" => Target::Registry(RegistryReference::parse(rest)?),
         "oci" | "oci-dir" => {
             let (dir, tag) = split_path_tag(rest, input)?;

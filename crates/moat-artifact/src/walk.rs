@@ -699,6 +699,28 @@ pub fn walk_directory(
     Ok(())
 }
 
+/// Gives one regular file to `visit` as an entry named `/<file name>`, read lazily from disk
+/// (the single-file counterpart of [`walk_directory`]).
+pub fn walk_file(path: &Path, limits: &Limits, visit: &mut Visitor<'_>) -> Result<(), ArtifactError> {
+    let shown = path.display().to_string();
+    let meta = fs::metadata(path).map_err(|e| ArtifactError::io(&shown, e))?;
+    if !meta.is_file() {
+        let error = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(ArtifactError::io(&shown, error));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| shown.clone());
+    let data = EntryData::File {
+        path: path.to_path_buf(),
+        file: None,
+    };
+    let mut entry = Entry::new(format!("/{name}"), EntryKind::File, meta.mode(), meta.len(), data);
+    entry.max_file_size = limits.max_file_size;
+    visit(&mut entry)
+}
+
 /// A pending directory-walk entry.
 struct DirItem {
     full: PathBuf,

@@ -7,7 +7,7 @@ use crate::cataloger::SupportFiles;
 use crate::layer::{LayerResult, LayerScanner};
 use crate::registry::{CatalogerSet, TargetKind};
 use crate::squash::{squash, Squashed};
-use moat_artifact::{walk_directory, ArtifactError, Image, Limits};
+use moat_artifact::{walk_directory, walk_file, ArtifactError, Image, Limits};
 use moat_core::{Inventory, Misconfiguration, Package, SecretFinding, SourceDescription, SourceKind};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -128,23 +128,61 @@ pub fn analyze_directory(
     limits: &Limits,
     options: &CatalogOptions,
 ) -> Result<Catalog, CatalogFailure> {
+    let (result, catalogers) = scan_on_disk(options, |scanner| {
+        let mut warnings: Vec<(String, String)> = Vec::new();
+        walk_directory(
+            root,
+            limits,
+            &mut |entry| scanner.visit(entry),
+            &mut |path, message| warnings.push((path.to_string(), message.to_string())),
+        )?;
+        for (path, message) in &warnings {
+            scanner.warn(path, message);
+        }
+        Ok(())
+    })?;
+    let squashed = squash(&[(None, result)]);
+    let source = SourceDescription::new(SourceKind::Directory, user_input, root.display().to_string());
+    Ok(finish(squashed, &catalogers, source))
+}
+
+/// Runs the analyzers (and catalogers, when `options.packages`) on one file; findings name the
+/// file as given.
+pub fn analyze_file(
+    file: &Path,
+    user_input: &str,
+    limits: &Limits,
+    options: &CatalogOptions,
+) -> Result<Catalog, CatalogFailure> {
+    let (mut result, catalogers) = scan_on_disk(options, |scanner| {
+        walk_file(file, limits, &mut |entry| scanner.visit(entry))
+    })?;
+    let shown = file.display().to_string();
+    for analyzed in &mut result.analyzed {
+        analyzed.path.clone_from(&shown);
+        for secret in &mut analyzed.findings.secrets {
+            secret.location.path.clone_from(&shown);
+        }
+        for finding in &mut analyzed.findings.misconfigurations {
+            finding.location.path.clone_from(&shown);
+        }
+    }
+    let squashed = squash(&[(None, result)]);
+    let source = SourceDescription::new(SourceKind::Directory, user_input, shown);
+    Ok(finish(squashed, &catalogers, source))
+}
+
+/// One walk of files on disk (a tree, or one file) through the catalogers and analyzers.
+fn scan_on_disk(
+    options: &CatalogOptions,
+    walk: impl FnOnce(&mut LayerScanner<'_>) -> Result<(), ArtifactError>,
+) -> Result<(LayerResult, CatalogerSet), CatalogFailure> {
     let catalogers = cataloger_set(TargetKind::Directory, options.packages);
     let analyzers: Vec<&dyn FileAnalyzer> = options.analyzers.iter().map(|a| a.as_ref()).collect();
     let mut scanner = LayerScanner::with_analyzers(&catalogers, &analyzers);
-    let mut warnings: Vec<(String, String)> = Vec::new();
-    walk_directory(
-        root,
-        limits,
-        &mut |entry| scanner.visit(entry),
-        &mut |path, message| warnings.push((path.to_string(), message.to_string())),
-    )
-    .map_err(CatalogFailure::Directory)?;
-    for (path, message) in &warnings {
-        scanner.warn(path, message);
-    }
-    let squashed = squash(&[(None, scanner.finish())]);
-    let source = SourceDescription::new(SourceKind::Directory, user_input, root.display().to_string());
-    Ok(finish(squashed, &catalogers, source))
+    walk(&mut scanner).map_err(CatalogFailure::Directory)?;
+    let result = scanner.finish();
+    Ok((result, catalogers))
 }
 
 /// Walks the layers that are not cached, `options.parallelism` at a time, bottom first in the

@@ -155,6 +155,16 @@ pub struct CheckInfo {
     pub aliases: &'static [&'static str],
 }
 
+impl CheckInfo {
+    /// The compliance references written `standard control`.
+    pub fn reference_names(&self) -> Vec<String> {
+        self.references
+            .iter()
+            .map(|r| format!("{} {}", r.standard, r.control))
+            .collect()
+    }
+}
+
 /// One failed check on one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Misconfiguration {
@@ -195,11 +205,7 @@ impl Misconfiguration {
             remediation: check.remediation.to_string(),
             resource: None,
             location,
-            references: check
-                .references
-                .iter()
-                .map(|r| format!("{} {}", r.standard, r.control))
-                .collect(),
+            references: check.reference_names(),
             aliases: check.aliases.iter().map(|a| a.to_string()).collect(),
         }
     }

@@ -3,6 +3,7 @@
 //! secret and misconfiguration findings.
 
 use crate::analyzers::{ConfigAnalyzer, SecretAnalyzer};
+use crate::output::write_atomically;
 use anyhow::Context;
 use clap::Args;
 use moat_artifact::ImageConfig;
@@ -13,8 +14,53 @@ use moat_misconfig::image::{check_image, FileMode, ImageFacts, IMAGE_CONFIG_PATH
 use moat_misconfig::{PssLevel, PssVersion, ScanOptions};
 use moat_secret::RuleSet;
 use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
+
+/// Which findings to report, where and how, and the CI gate: shared by `moat scan` and
+/// `moat config`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Severities to report, comma-separated (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL); all by default.
+    #[arg(long, value_delimiter = ',')]
+    pub severity: Vec<Severity>,
+    /// Exit with this code when findings remain after filtering (0: always succeed).
+    #[arg(long, default_value_t = 0)]
+    pub exit_code: u8,
+    /// Output format: table, json, sarif, junit or cyclonedx.
+    #[arg(short, long, default_value = "table")]
+    pub format: moat_report::Format,
+    /// Write to this file instead of standard output (written whole or not at all).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// Writes the report (normalized) in the chosen format.
+    pub fn write(&self, report: &Report, show_suppressed: bool) -> anyhow::Result<()> {
+        let write_options = moat_report::WriteOptions {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            color: self.output.is_none() && std::io::stdout().is_terminal(),
+            show_suppressed,
+        };
+        write_atomically(self.output.as_deref(), |out| {
+            moat_report::write(report, self.format, &write_options, out).map_err(anyhow::Error::from)
+        })
+    }
+
+    /// The exit code: `--exit-code` when findings remain, else success.
+    pub fn exit_code(&self, report: &Report) -> ExitCode {
+        let found = !report.vulnerabilities.is_empty()
+            || !report.secrets.is_empty()
+            || !report.misconfigurations.is_empty();
+        match self.exit_code != 0 && found {
+            true => ExitCode::from(self.exit_code),
+            false => ExitCode::SUCCESS,
+        }
+    }
+}
 
 /// Options of the secret scanner.
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@ use crate::progress::TerminalProgress;
 use anyhow::Context;
 use clap::Args;
 use moat_artifact::{open, ImageConfig, Limits, OpenOptions, Opened, Platform, Target};
-use moat_catalog::{analyze_directory, analyze_image, Catalog, CatalogOptions, FileAnalyzer, LayerCache};
+use moat_catalog::{
+    analyze_directory, analyze_file, analyze_image, Catalog, CatalogOptions, FileAnalyzer, LayerCache,
+};
 use moat_core::Inventory;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,7 +16,8 @@ use std::sync::Arc;
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// What to scan: IMAGE.tar, docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG],
-    /// dir:PATH (or a directory), sbom:FILE, or a registry reference (host[:port]/repo:tag or @sha256:…).
+    /// dir:PATH (or a directory), file:PATH (one file, for secrets and configs), sbom:FILE, or a
+    /// registry reference (host[:port]/repo:tag or @sha256:…).
     pub target: String,
     /// Allow plain HTTP to a registry on a loopback address.
     #[arg(long)]
@@ -60,10 +63,17 @@ pub struct Scanned {
     pub image_config: Option<ImageConfig>,
 }
 
-/// The directory a target names, if it names one (for analyzers that look beside a file).
+/// The directory a target names on disk, if any (for analyzers that look beside a file): the
+/// directory itself, or the directory holding a `file:` target (so the paths analyzers see,
+/// `/<name>`, resolve against it).
 pub fn target_directory(args: &TargetArgs) -> Option<PathBuf> {
     match Target::parse(&args.target).ok()? {
         Target::Directory(path) => Some(path),
+        Target::File(path) => Some(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from),
+        ),
         _ => None,
     }
 }
@@ -119,6 +129,13 @@ pub fn build_catalog(
         }
         Opened::Directory(root) => {
             let catalog = analyze_directory(&root, &args.target, &limits, &catalog_options)?;
+            Ok(Scanned {
+                catalog,
+                image_config: None,
+            })
+        }
+        Opened::File(path) => {
+            let catalog = analyze_file(&path, &args.target, &limits, &catalog_options)?;
             Ok(Scanned {
                 catalog,
                 image_config: None,

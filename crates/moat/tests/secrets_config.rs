@@ -398,3 +398,31 @@ fn a_hostile_or_broken_secret_rule_file_is_an_error_naming_file_and_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_single_file_is_scanned_with_file_prefix_and_named_as_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = dir.path().join("deploy.env");
+    let key = format!("AKIA{}", "QX7RZ3M5T2W6K4PD");
+    std::fs::write(&env, format!("# deploy\nAWS_ACCESS_KEY_ID={key}\n")).expect("write");
+    let target = format!("file:{}", arg(&env));
+    let report = json_stdout(&moat(&[
+        "scan",
+        &target,
+        "--scanners",
+        "secret",
+        "-q",
+        "-f",
+        "json",
+    ]));
+    let secrets = report["secrets"].as_array().expect("secrets");
+    assert_eq!(secrets.len(), 1, "{secrets:#?}");
+    assert_eq!(str_of(&secrets[0]["location"]["path"]), arg(&env));
+    assert_eq!(secrets[0]["location"]["start_line"], 2);
+    let plain = moat(&["scan", arg(&env), "--scanners", "secret", "-q"]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&plain.stderr).contains("file:"),
+        "the error should say how to scan one file"
+    );
+}

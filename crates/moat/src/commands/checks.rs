@@ -125,11 +125,7 @@ fn check_row(check: &CheckInfo) -> Row {
         severity: check.severity.as_str().to_string(),
         kind: check.kind.as_str(),
         title: check.title.to_string(),
-        references: check
-            .references
-            .iter()
-            .map(|r| format!("{} {}", r.standard, r.control))
-            .collect(),
+        references: check.reference_names(),
         aliases: check.aliases.iter().map(|a| a.to_string()).collect(),
     }
 }

@@ -2,14 +2,12 @@
 //! without packages or secrets (what `trivy config` does).
 
 use crate::analyzers::ConfigAnalyzer;
-use crate::findings::{self, CheckArgs};
-use crate::output::write_atomically;
+use crate::findings::{self, CheckArgs, ReportArgs};
 use anyhow::Context;
 use clap::Args;
 use moat_artifact::{walk_directory, EntryKind, Limits};
 use moat_catalog::FileAnalyzer;
-use moat_core::{Misconfiguration, Report, Severity, SourceDescription, SourceKind, Warning};
-use std::io::IsTerminal;
+use moat_core::{Misconfiguration, Report, SourceDescription, SourceKind, Warning};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -22,18 +20,8 @@ pub struct ConfigArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub checks: CheckArgs,
-    /// Severities to report, comma-separated (LOW, MEDIUM, HIGH, CRITICAL); all by default.
-    #[arg(long, value_delimiter = ',')]
-    pub severity: Vec<Severity>,
-    /// Exit with this code when findings remain after filtering (0: always succeed).
-    #[arg(long, default_value_t = 0)]
-    pub exit_code: u8,
-    /// Output format: table, json, sarif or junit.
-    #[arg(short, long, default_value = "table")]
-    pub format: moat_report::Format,
-    /// Write to this file instead of standard output (written whole or not at all).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Runs `moat config`.
@@ -70,21 +58,10 @@ pub fn run(args: &ConfigArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         warnings: found.warnings,
         inventory: None,
     };
-    let today = moat_core::time::format_date(0);
-    findings::filter_findings(&mut report, &args.severity, &[], &today, false);
+    findings::filter_findings(&mut report, &args.report.severity, &[], "", false);
     report.normalize();
-    let write_options = moat_report::WriteOptions {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        color: args.output.is_none() && std::io::stdout().is_terminal(),
-        show_suppressed: false,
-    };
-    write_atomically(args.output.as_deref(), |out| {
-        moat_report::write(&report, args.format, &write_options, out).map_err(anyhow::Error::from)
-    })?;
-    if args.exit_code != 0 && !report.misconfigurations.is_empty() {
-        return Ok(ExitCode::from(args.exit_code));
-    }
-    Ok(ExitCode::SUCCESS)
+    args.report.write(&report, false)?;
+    Ok(args.report.exit_code(&report))
 }
 
 /// Findings and unreadable parts, across every path given.

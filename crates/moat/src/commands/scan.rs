@@ -2,16 +2,14 @@
 //! database), secrets and misconfigurations; findings are filtered, suppressed and written as a
 //! table, JSON, SARIF, JUnit or CycloneDX; `--exit-code` gates CI.
 
-use crate::findings::{self, CheckArgs, SecretArgs};
+use crate::findings::{self, CheckArgs, ReportArgs, SecretArgs};
 use crate::inventory::{build_catalog, target_directory, Scanned, TargetArgs};
-use crate::output::write_atomically;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use moat_core::{Inventory, Report, Severity};
+use moat_core::{Inventory, Report};
 use moat_match::suppress::{read_ignore_file, read_vex_file, Rule};
 use moat_match::{scan_inventory, ScanOptions};
 use moat_vulndb::Store;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,21 +40,11 @@ pub struct ScanArgs {
     pub secrets: SecretArgs,
     #[command(flatten)]
     pub checks: CheckArgs,
-    /// Severities to report, comma-separated (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL); all by default.
-    #[arg(long, value_delimiter = ',')]
-    pub severity: Vec<Severity>,
     /// Leave out vulnerabilities that have no fixed version.
     #[arg(long)]
     pub ignore_unfixed: bool,
-    /// Exit with this code when findings remain after filtering (0: always succeed).
-    #[arg(long, default_value_t = 0)]
-    pub exit_code: u8,
-    /// Output format: table, json, sarif, junit or cyclonedx.
-    #[arg(short, long, default_value = "table")]
-    pub format: moat_report::Format,
-    /// Write to this file instead of standard output (written whole or not at all).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// The advisory database (default: the user's cache directory).
     #[arg(long, env = "MOAT_DB")]
     pub db: Option<PathBuf>,
@@ -118,20 +106,14 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     findings::filter_findings(
         &mut report,
-        &args.severity,
+        &args.report.severity,
         &suppression,
         &today,
         args.secrets.show_secrets,
     );
     report.normalize();
-    write_report(args, &report)?;
-    let found = !report.vulnerabilities.is_empty()
-        || !report.secrets.is_empty()
-        || !report.misconfigurations.is_empty();
-    if args.exit_code != 0 && found {
-        return Ok(ExitCode::from(args.exit_code));
-    }
-    Ok(ExitCode::SUCCESS)
+    args.report.write(&report, args.show_suppressed)?;
+    Ok(args.report.exit_code(&report))
 }
 
 /// The inventory matched against the advisory database, filtered and suppressed.
@@ -145,7 +127,7 @@ fn vulnerability_report(
     let database = store.info().context("reading the advisory database")?;
     warn_if_stale(&database.updated_at, quiet);
     let options = ScanOptions {
-        severities: args.severity.clone(),
+        severities: args.report.severity.clone(),
         ignore_unfixed: args.ignore_unfixed,
         rules: suppression.to_vec(),
         today: moat_core::time::format_date(now_seconds()),
@@ -167,17 +149,6 @@ fn empty_report(inventory: Inventory) -> Report {
         warnings: inventory.warnings.clone(),
         inventory: Some(inventory),
     }
-}
-
-fn write_report(args: &ScanArgs, report: &Report) -> anyhow::Result<()> {
-    let write_options = moat_report::WriteOptions {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        color: args.output.is_none() && std::io::stdout().is_terminal(),
-        show_suppressed: args.show_suppressed,
-    };
-    write_atomically(args.output.as_deref(), |out| {
-        moat_report::write(report, args.format, &write_options, out).map_err(anyhow::Error::from)
-    })
 }
 
 /// Warns on standard error when the data was last updated more than a week ago.
