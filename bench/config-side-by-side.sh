@@ -23,9 +23,8 @@ cd "$folder"
 "$moat" -q config -f json -o "$out/moat.json" .
 trivy config --skip-check-update -q -f json -o "$out/trivy.json" . 2>"$out/trivy.err"
 checkov -d . --framework dockerfile kubernetes -o json --quiet --compact --skip-download >"$out/checkov.json" 2>"$out/checkov.err" || true
-find . -name Dockerfile -o -name '*.Dockerfile' | sort | while read -r file; do
-  hadolint -f json --no-fail "$file"
-done | python3 -c 'import json,sys; print(json.dumps([i for line in sys.stdin if line.strip() for i in json.loads(line)]))' >"$out/hadolint.json"
+mapfile -t dockerfiles < <(find . \( -name Dockerfile -o -name '*.Dockerfile' \) | sort)
+hadolint -f json --no-fail "${dockerfiles[@]}" >"$out/hadolint.json"
 
 status=0
 python3 "$here/config_compare.py" "$folder" "$out/moat.json" "$out/trivy.json" "$out/checkov.json" \

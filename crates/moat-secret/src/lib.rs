@@ -119,6 +119,15 @@ impl RuleSet {
         !self.global.iter().any(|list| list.excludes_path(path))
     }
 
+    /// The findings of rules that match file names only (gitleaks rules with a `path` and no
+    /// `regex`, such as `pkcs12-file`): for files whose content is not scanned (binaries).
+    pub fn scan_name(&self, path: &str) -> Vec<SecretFinding> {
+        if !self.path_allowed(path) {
+            return Vec::new();
+        }
+        self.path_findings(path)
+    }
+
     /// Scans a whole file held in memory. `path` is used for path rules and allow-lists and
     /// copied into the findings. No binary sniffing is done here (see [`RuleSet::scan_reader`]).
     pub fn scan_bytes(&self, path: &str, data: &[u8]) -> Vec<SecretFinding> {

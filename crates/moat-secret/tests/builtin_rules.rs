@@ -273,3 +273,18 @@ fn rule_list_describes_each_rule() {
     assert_eq!(aws.severity, Severity::Critical);
     assert!(aws.keywords.contains(&"akia".to_string()));
 }
+
+#[test]
+fn key_store_files_are_found_by_name_even_when_binary() {
+    let rules = RuleSet::builtin();
+    let binary = [0u8, 1, 2, 3, 0, 0, 0x30, 0x82];
+    let found = rules.scan_reader("/srv/tls/server.P12", &binary[..]).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].rule_id, "pkcs12-file");
+    assert_eq!(found[0].location.start_line, 0);
+    assert_eq!(
+        rules.scan_name("/opt/app/keys.jks")[0].rule_id,
+        "java-keystore-file"
+    );
+    assert!(rules.scan_name("/opt/app/notes.p12.txt").is_empty());
+}

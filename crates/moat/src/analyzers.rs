@@ -44,7 +44,11 @@ impl FileAnalyzer for SecretAnalyzer {
 
     fn analyze(&self, path: &str, entry: &mut Entry<'_>) -> Result<FileFindings, ArtifactError> {
         if moat_secret::is_binary(entry.head()?) {
-            return Ok(FileFindings::default());
+            let secrets = self.rules.scan_name(path);
+            return Ok(FileFindings {
+                secrets,
+                ..FileFindings::default()
+            });
         }
         let secrets = if entry.size() <= READ_WHOLE_LIMIT {
             let contents = entry.contents(READ_WHOLE_LIMIT)?;

@@ -42,6 +42,8 @@ struct Planted {
     path: String,
     line: u32,
     sha256_prefix: Option<String>,
+    /// For image-config rows, the value the kind column quotes (`DB_PASSWORD=value` gives `value`).
+    literal: Option<String>,
 }
 
 /// Reads the "planted FAKE secrets" table of an image's MANIFEST.md.
@@ -61,31 +63,37 @@ fn planted_secrets(manifest: &str) -> Vec<Planted> {
             let sha = cells
                 .get(6)
                 .map(|c| c.trim_matches('`').trim_end_matches('…').to_string());
+            let literal = cells
+                .get(3)
+                .and_then(|kind| kind.split('`').nth(1))
+                .and_then(|quoted| quoted.split_once('='))
+                .map(|(_, value)| value.to_string());
             Some(Planted {
                 path,
                 line,
                 sha256_prefix: sha.filter(|s| !s.is_empty()),
+                literal,
             })
         })
         .collect()
 }
 
-#[test]
-fn every_planted_secret_of_debian_app_is_found_at_its_line_with_its_value() {
-    let (Some(tar), Some(shared)) = (image("debian-app"), shared_dir()) else {
-        return;
-    };
-    let manifest =
-        std::fs::read_to_string(shared.join("images/debian-app.expected/MANIFEST.md")).expect("MANIFEST.md");
-    let planted = planted_secrets(&manifest);
-    assert_eq!(
-        planted.len(),
-        6,
-        "the table lists 5 file secrets and the Env password: {planted:?}"
-    );
-    let report = scan_json(arg(&tar), &["--show-secrets"]);
-    let secrets = report["secrets"].as_array().expect("secrets");
-    for want in planted.iter().filter(|p| p.path.starts_with('/')) {
+/// Scans `tar` with secrets shown and checks every planted row: file secrets at their path and
+/// first line with the value's SHA-256 prefix, image-config rows in `<image config> Env`.
+fn assert_planted_found(tar: &Path, planted: &[Planted]) -> Vec<Value> {
+    let report = scan_json(arg(tar), &["--show-secrets"]);
+    let secrets = report["secrets"].as_array().expect("secrets").clone();
+    for want in planted {
+        if !want.path.starts_with('/') {
+            let hit = secrets
+                .iter()
+                .find(|s| str_of(&s["location"]["path"]).starts_with("<image config>"));
+            let hit = hit.unwrap_or_else(|| panic!("{}: no secret in the image config", tar.display()));
+            if let Some(value) = &want.literal {
+                assert!(str_of(&hit["secret"]).contains(value.as_str()), "{hit:#}");
+            }
+            continue;
+        }
         let hit = secrets.iter().find(|s| {
             str_of(&s["location"]["path"]) == want.path
                 && s["location"]["start_line"].as_u64() == Some(u64::from(want.line))
@@ -104,6 +112,54 @@ fn every_planted_secret_of_debian_app_is_found_at_its_line_with_its_value() {
             );
         }
     }
+    secrets
+}
+
+#[test]
+fn every_planted_secret_of_every_shared_image_is_found() {
+    let Some(shared) = shared_dir() else {
+        return;
+    };
+    let images = shared.join("images");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&images).expect("images folder") {
+        let dir = entry.expect("entry").path();
+        let Some(name) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".expected"))
+        else {
+            continue;
+        };
+        let manifest = std::fs::read_to_string(dir.join("MANIFEST.md")).expect("MANIFEST.md");
+        let planted = planted_secrets(&manifest);
+        let tar = images.join(format!("{name}.tar"));
+        if planted.is_empty() || !tar.is_file() {
+            continue;
+        }
+        assert_planted_found(&tar, &planted);
+        checked += planted.len();
+    }
+    assert!(
+        checked >= 6,
+        "only {checked} planted secrets found in the shared manifests"
+    );
+}
+
+#[test]
+fn debian_app_secrets_exclude_its_look_alikes() {
+    let (Some(tar), Some(shared)) = (image("debian-app"), shared_dir()) else {
+        return;
+    };
+    let manifest =
+        std::fs::read_to_string(shared.join("images/debian-app.expected/MANIFEST.md")).expect("MANIFEST.md");
+    let planted = planted_secrets(&manifest);
+    assert_eq!(
+        planted.len(),
+        6,
+        "the table lists 5 file secrets and the Env password: {planted:?}"
+    );
+    let secrets = assert_planted_found(&tar, &planted);
     let env = secrets
         .iter()
         .find(|s| str_of(&s["location"]["path"]) == "<image config> Env")
