@@ -115,16 +115,21 @@ pub(crate) fn write(report: &Report, options: &WriteOptions, out: &mut dyn Write
         writeln!(out)?;
         sections::write_misconfigurations(&report.misconfigurations, options.color, out)?;
     }
+    if !has_vulnerability_section(report) && report.secrets.is_empty() && report.misconfigurations.is_empty()
+    {
+        writeln!(out)?;
+        writeln!(out, "No findings.")?;
+        writeln!(out)?;
+        writeln!(out, "{}", total_line(std::iter::empty(), options.color))?;
+    }
     write_warnings(report, out)
 }
 
-/// Whether the vulnerability section is written: always, except for a scan that looked for no
-/// vulnerabilities (no advisory data, nothing found or suppressed) and found secrets or
-/// misconfigurations instead. A scan that found nothing at all still says so.
+/// Whether the vulnerability section is written: for scans that looked for vulnerabilities
+/// (advisory data was used, or findings were reported or suppressed). A secret- or config-only
+/// scan that found nothing says "No findings." instead.
 fn has_vulnerability_section(report: &Report) -> bool {
-    let vulnerability_scan =
-        report.database.is_some() || !report.vulnerabilities.is_empty() || !report.suppressed.is_empty();
-    vulnerability_scan || (report.secrets.is_empty() && report.misconfigurations.is_empty())
+    report.database.is_some() || !report.vulnerabilities.is_empty() || !report.suppressed.is_empty()
 }
 
 /// The vulnerability table, its summary and what was suppressed.

@@ -193,12 +193,13 @@ fn table_of_a_scan_without_vulnerability_data_has_no_vulnerability_section() {
     assert_eq!(lines[0], "registry.example/debian-app:1.0 (debian 12)");
     assert_eq!(lines[2], "");
     assert_eq!(lines[3], "Secrets");
-    // With nothing found at all, the vulnerability section says so.
+    // With nothing found at all, the table says so without claiming a vulnerability scan ran.
     let mut nothing = findings_only_report();
     nothing.secrets.clear();
     nothing.misconfigurations.clear();
     let text = render_text(&nothing, Format::Table, &options());
-    assert!(text.contains("No vulnerabilities found."), "{text}");
+    assert!(!text.contains("No vulnerabilities found."), "{text}");
+    assert!(text.contains("\nNo findings.\n\nTotal: 0 (UNKNOWN: 0"), "{text}");
 }
 
 #[test]
