@@ -482,3 +482,25 @@ fn a_single_file_is_scanned_with_file_prefix_and_named_as_given() {
         "the error should say how to scan one file"
     );
 }
+
+#[test]
+fn a_secret_at_the_end_of_a_large_layer_file_is_found_by_streaming() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::with_capacity(3 << 20);
+    let mut lines = 0u32;
+    while text.len() < (3 << 20) {
+        text.push_str("INFO 2026-11-29 request served in 12 ms from the cache layer\n");
+        lines += 1;
+    }
+    let token = format!("ghp_{}", "Lf49x2KqT7mZpR8sW3vB6nY1cD5hJ0aGuE4i");
+    text.push_str(&format!("github_token: {token}\n"));
+    let layer = raw_tar(&[file("var/log/app.log", text.as_bytes())]);
+    let tar = dir.path().join("big.tar");
+    write_docker_archive(&tar, &[layer], false);
+    let report = scan_json(arg(&tar), &[]);
+    let secrets = report["secrets"].as_array().expect("secrets");
+    assert_eq!(secrets.len(), 1, "{secrets:#?}");
+    assert_eq!(str_of(&secrets[0]["location"]["path"]), "/var/log/app.log");
+    assert_eq!(secrets[0]["location"]["start_line"].as_u64(), Some(u64::from(lines + 1)));
+    assert_eq!(str_of(&secrets[0]["rule_id"]), "github-pat");
+}
