@@ -501,6 +501,9 @@ fn a_secret_at_the_end_of_a_large_layer_file_is_found_by_streaming() {
     let secrets = report["secrets"].as_array().expect("secrets");
     assert_eq!(secrets.len(), 1, "{secrets:#?}");
     assert_eq!(str_of(&secrets[0]["location"]["path"]), "/var/log/app.log");
-    assert_eq!(secrets[0]["location"]["start_line"].as_u64(), Some(u64::from(lines + 1)));
+    assert_eq!(
+        secrets[0]["location"]["start_line"].as_u64(),
+        Some(u64::from(lines + 1))
+    );
     assert_eq!(str_of(&secrets[0]["rule_id"]), "github-pat");
 }
