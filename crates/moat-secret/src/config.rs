@@ -85,6 +85,19 @@ struct AllowlistConfig {
 pub(crate) struct LoadedRules {
     pub rules: Vec<Rule>,
     pub global: Vec<Allowlist>,
+    /// A digest of every rule file text read (the file and what it extends), so results made
+    /// with other rules are never taken for these.
+    pub digest: u64,
+}
+
+/// Mixes a rule file's text into a digest (std's SipHash with fixed keys: stable for one build,
+/// which is all a cache key that also names Moat's version needs).
+fn mix_text(digest: u64, text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    digest.hash(&mut hasher);
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Where a file being read is, for messages and for resolving `[extend] path`.
@@ -169,6 +182,7 @@ fn parse_source(source: &Source<'_>, builtin: &dyn Fn() -> LoadedRules) -> Resul
     for rule in &config.rules {
         add_rule(source, rule, &mut loaded.rules)?;
     }
+    loaded.digest = mix_text(loaded.digest, source.text);
     Ok(loaded)
 }
 
@@ -245,6 +259,7 @@ pub(crate) fn merge(base: &mut LoadedRules, extra: LoadedRules) {
         upsert(&mut base.rules, rule);
     }
     base.global.extend(extra.global);
+    base.digest = base.digest.rotate_left(1) ^ extra.digest;
 }
 
 fn upsert(rules: &mut Vec<Rule>, rule: Rule) {

@@ -47,6 +47,8 @@ pub struct RuleSet {
     global: Vec<Allowlist>,
     prefilter: Prefilter,
     entropy: Option<[RuleInfo; 2]>,
+    /// Digest of the rule file texts this set was loaded from (see [`RuleSet::fingerprint`]).
+    digest: u64,
 }
 
 /// Which rules run where: the keyword automaton and what each keyword triggers.
@@ -117,6 +119,18 @@ impl RuleSet {
     /// False when a global allow-list excludes the file at `path` from scanning.
     pub fn path_allowed(&self, path: &str) -> bool {
         !self.global.iter().any(|list| list.excludes_path(path))
+    }
+
+    /// What distinguishes this rule set from another, for result caches: the digest of every
+    /// rule file it was read from (extended files included), its rule count and whether the
+    /// entropy detectors are on.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "rules={:016x} count={} entropy={}",
+            self.digest,
+            self.rules.len(),
+            self.entropy.is_some()
+        )
     }
 
     /// The findings of rules that match file names only (gitleaks rules with a `path` and no
@@ -202,6 +216,7 @@ impl RuleSet {
             global: loaded.global,
             prefilter,
             entropy: None,
+            digest: loaded.digest,
         })
     }
 
@@ -209,6 +224,7 @@ impl RuleSet {
         LoadedRules {
             rules: self.rules.clone(),
             global: self.global.clone(),
+            digest: self.digest,
         }
     }
 

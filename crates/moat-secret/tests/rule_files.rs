@@ -211,3 +211,37 @@ fn extend_refuses_devices_and_missing_files() {
         assert!(error.to_string().contains(target), "{error}");
     }
 }
+
+#[test]
+fn the_fingerprint_changes_with_any_file_read_even_an_extended_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.toml");
+    let main = dir.path().join("main.toml");
+    std::fs::write(
+        &base,
+        "[[rules]]\nid = \"a\"\nregex = '''tok_[0-9]{8}'''\nkeywords = [\"tok_\"]\n",
+    )
+    .unwrap();
+    std::fs::write(&main, "[extend]\npath = \"base.toml\"\n").unwrap();
+    let before = RuleSet::load(&main).unwrap().fingerprint();
+    assert_eq!(
+        RuleSet::load(&main).unwrap().fingerprint(),
+        before,
+        "stable for the same files"
+    );
+    std::fs::write(
+        &base,
+        "[[rules]]\nid = \"a\"\nregex = '''tok_[0-9]{9}'''\nkeywords = [\"tok_\"]\n",
+    )
+    .unwrap();
+    let after = RuleSet::load(&main).unwrap().fingerprint();
+    assert_ne!(
+        before, after,
+        "editing the extended file must change the fingerprint"
+    );
+    let builtin = RuleSet::builtin();
+    assert_ne!(
+        builtin.fingerprint(),
+        builtin.clone().with_entropy_detectors().fingerprint()
+    );
+}

@@ -21,13 +21,12 @@ pub struct SecretAnalyzer {
 }
 
 impl SecretAnalyzer {
-    /// An analyzer with these rules; `rules_id` names them in the cache key (a digest of the
-    /// rule file, or `builtin`), with the options that change results.
-    pub fn new(rules: Arc<RuleSet>, rules_id: &str) -> SecretAnalyzer {
+    /// An analyzer with these rules; the cache key names them by [`RuleSet::fingerprint`].
+    pub fn new(rules: Arc<RuleSet>) -> SecretAnalyzer {
         let fingerprint = format!(
-            "moat-secret {} rules={rules_id} count={}",
+            "moat-secret {} {}",
             env!("CARGO_PKG_VERSION"),
-            rules.len()
+            rules.fingerprint()
         );
         SecretAnalyzer { rules, fingerprint }
     }

@@ -13,7 +13,6 @@ use moat_match::suppress::Rule;
 use moat_misconfig::image::{check_image, FileMode, ImageFacts, IMAGE_CONFIG_PATH};
 use moat_misconfig::{PssLevel, PssVersion, ScanOptions};
 use moat_secret::RuleSet;
-use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,21 +77,17 @@ pub struct SecretArgs {
 }
 
 impl SecretArgs {
-    /// The rule set and a short id of it for cache keys.
-    pub fn rules(&self) -> anyhow::Result<(Arc<RuleSet>, String)> {
-        let (rules, id) = match &self.secret_config {
-            Some(path) => {
-                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let rules = RuleSet::load(path)?;
-                (rules, hex::encode(Sha256::digest(&bytes)))
-            }
-            None => (RuleSet::builtin(), "builtin".to_string()),
+    /// The rule set: the built-in rules or `--secret-config`, with the entropy detectors when asked.
+    pub fn rules(&self) -> anyhow::Result<Arc<RuleSet>> {
+        let rules = match &self.secret_config {
+            Some(path) => RuleSet::load(path)?,
+            None => RuleSet::builtin(),
         };
-        let (rules, id) = match self.secret_entropy {
-            true => (rules.with_entropy_detectors(), format!("{id}+entropy")),
-            false => (rules, id),
+        let rules = match self.secret_entropy {
+            true => rules.with_entropy_detectors(),
+            false => rules,
         };
-        Ok((Arc::new(rules), id))
+        Ok(Arc::new(rules))
     }
 }
 
@@ -129,7 +124,7 @@ impl CheckArgs {
 
 /// The analyzers for a walk: secrets first would stream big files, so configs go first.
 pub fn analyzers(
-    secrets: Option<(Arc<RuleSet>, String)>,
+    secrets: Option<Arc<RuleSet>>,
     checks: Option<ScanOptions>,
     directory: Option<PathBuf>,
 ) -> Vec<Arc<dyn FileAnalyzer>> {
@@ -137,8 +132,8 @@ pub fn analyzers(
     if let Some(options) = checks {
         analyzers.push(Arc::new(ConfigAnalyzer::new(options, directory)));
     }
-    if let Some((rules, id)) = secrets {
-        analyzers.push(Arc::new(SecretAnalyzer::new(rules, &id)));
+    if let Some(rules) = secrets {
+        analyzers.push(Arc::new(SecretAnalyzer::new(rules)));
     }
     analyzers
 }

@@ -93,7 +93,7 @@ fn rows(list: &ListArgs) -> anyhow::Result<Vec<Row>> {
         .map(check_row)
         .collect();
     if wanted(Kind::Secret) {
-        let (rules, _) = list.secrets.rules()?;
+        let rules = list.secrets.rules()?;
         let mut secret_rows: Vec<Row> = rules
             .rules()
             .map(|rule| Row {

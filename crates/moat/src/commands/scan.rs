@@ -6,9 +6,12 @@ use crate::findings::{self, CheckArgs, ReportArgs, SecretArgs};
 use crate::inventory::{build_catalog, target_directory, Scanned, TargetArgs};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use moat_artifact::ImageConfig;
+use moat_catalog::Catalog;
 use moat_core::{Inventory, Report};
 use moat_match::suppress::{read_ignore_file, read_vex_file, Rule};
 use moat_match::{scan_inventory, ScanOptions};
+use moat_secret::RuleSet;
 use moat_vulndb::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,25 +88,24 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         image_config,
         ..
     } = scanned;
-    let mut report = match &store {
-        Some(store) => vulnerability_report(catalog.inventory, store, args, &suppression, quiet)?,
-        None => empty_report(catalog.inventory),
+    let Catalog {
+        inventory,
+        secrets,
+        misconfigurations,
+        special_files,
+    } = catalog;
+    let found = WalkFindings {
+        secrets,
+        misconfigurations,
+        special_files,
     };
-    if let Some((rules, _)) = &rules {
-        report.secrets = catalog.secrets;
-        if let Some(config) = &image_config {
-            report
-                .secrets
-                .extend(findings::image_config_secrets(rules, config));
-        }
-    }
-    if wants(Scanner::Misconfig) {
-        report.misconfigurations = catalog.misconfigurations;
-        if let Some(config) = &image_config {
-            let image = findings::image_misconfigurations(config, &catalog.special_files, &check_options);
-            report.misconfigurations.extend(image);
-        }
-    }
+    let mut report = match &store {
+        Some(store) => vulnerability_report(inventory, store, args, &suppression, quiet)?,
+        None => empty_report(inventory),
+    };
+    let secret_rules = rules.as_deref();
+    let checks = wants(Scanner::Misconfig).then_some(&check_options);
+    attach_findings(&mut report, found, image_config.as_ref(), secret_rules, checks);
     findings::filter_findings(
         &mut report,
         &args.report.severity,
@@ -114,6 +116,39 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     report.normalize();
     args.report.write(&report, args.show_suppressed)?;
     Ok(args.report.exit_code(&report))
+}
+
+/// What the analyzers of the walk found, apart from the inventory.
+struct WalkFindings {
+    secrets: Vec<moat_core::SecretFinding>,
+    misconfigurations: Vec<moat_core::Misconfiguration>,
+    special_files: Vec<moat_catalog::SpecialFile>,
+}
+
+/// Puts the walk's secrets and misconfigurations into the report, with the image config's own
+/// (secrets in Env, labels and history; the IMG checks), for the scanners that ran.
+fn attach_findings(
+    report: &mut Report,
+    catalog: WalkFindings,
+    image_config: Option<&ImageConfig>,
+    secret_rules: Option<&RuleSet>,
+    checks: Option<&moat_misconfig::ScanOptions>,
+) {
+    if let Some(rules) = secret_rules {
+        report.secrets = catalog.secrets;
+        if let Some(config) = image_config {
+            report
+                .secrets
+                .extend(findings::image_config_secrets(rules, config));
+        }
+    }
+    if let Some(options) = checks {
+        report.misconfigurations = catalog.misconfigurations;
+        if let Some(config) = image_config {
+            let image = findings::image_misconfigurations(config, &catalog.special_files, options);
+            report.misconfigurations.extend(image);
+        }
+    }
 }
 
 /// The inventory matched against the advisory database, filtered and suppressed.
