@@ -134,6 +134,13 @@ pub struct ComplianceRef {
     pub control: &'static str,
 }
 
+impl ComplianceRef {
+    /// A control of a standard (`ComplianceRef::new(standards::CIS_DOCKER, "4.1")`).
+    pub const fn new(standard: &'static str, control: &'static str) -> ComplianceRef {
+        ComplianceRef { standard, control }
+    }
+}
+
 /// A check's fixed description: the same for every finding it raises.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckInfo {

@@ -15,10 +15,7 @@ const ROOT: CheckInfo = CheckInfo {
     description: "The image config sets no user, or user root/0, so its processes run as root \
                   inside the container; a breakout or a writable host mount is then a root compromise.",
     remediation: "Create an unprivileged user in the image and set it with USER (e.g. USER 10001).",
-    references: &[ComplianceRef {
-        standard: CIS_DOCKER,
-        control: "4.1",
-    }],
+    references: &[ComplianceRef::new(CIS_DOCKER, "4.1")],
     aliases: &["DS002", "CKV_DOCKER_3", "DL3002"],
 };
 
@@ -29,10 +26,7 @@ const NO_HEALTHCHECK: CheckInfo = CheckInfo {
     kind: ConfigKind::ImageConfig,
     description: "Without a healthcheck the runtime cannot tell a hung service from a healthy one.",
     remediation: "Add a HEALTHCHECK instruction that probes the service.",
-    references: &[ComplianceRef {
-        standard: CIS_DOCKER,
-        control: "4.6",
-    }],
+    references: &[ComplianceRef::new(CIS_DOCKER, "4.6")],
     aliases: &["DS026", "CKV_DOCKER_2"],
 };
 
@@ -45,10 +39,7 @@ const SECRET_IN_ENV: CheckInfo = CheckInfo {
                   in the image config: anyone who can pull the image can read it.",
     remediation: "Pass secrets at run time (orchestrator secrets, a mounted file, BuildKit secret \
                   mounts at build time) instead of ENV.",
-    references: &[ComplianceRef {
-        standard: CIS_DOCKER,
-        control: "4.10",
-    }],
+    references: &[ComplianceRef::new(CIS_DOCKER, "4.10")],
     aliases: &["DS031"],
 };
 
@@ -60,10 +51,7 @@ const SSH_PORT: CheckInfo = CheckInfo {
     description: "Exposing port 22 suggests an SSH daemon runs in the container, which adds an \
                   attack surface and bypasses the runtime's exec and audit controls.",
     remediation: "Remove EXPOSE 22 and the SSH daemon; use `kubectl exec` / `docker exec` for access.",
-    references: &[ComplianceRef {
-        standard: CIS_DOCKER,
-        control: "5.6",
-    }],
+    references: &[ComplianceRef::new(CIS_DOCKER, "5.6")],
     aliases: &["DS004", "CKV_DOCKER_1"],
 };
 
@@ -77,10 +65,7 @@ const SETUID: CheckInfo = CheckInfo {
     remediation:
         "Remove the bits in the build (e.g. `find / -xdev -perm /6000 -type f -exec chmod a-s {} +`) \
                   or remove the binaries.",
-    references: &[ComplianceRef {
-        standard: CIS_DOCKER,
-        control: "4.8",
-    }],
+    references: &[ComplianceRef::new(CIS_DOCKER, "4.8")],
     aliases: &[],
 };
 

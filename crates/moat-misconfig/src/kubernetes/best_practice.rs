@@ -8,14 +8,12 @@ use moat_core::standards::{CIS_KUBERNETES, NSA_CISA};
 use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity, TextLocation};
 use serde_json::Value;
 
-const RESOURCE_POLICIES: ComplianceRef = ComplianceRef {
-    standard: NSA_CISA,
-    control: "Network separation and hardening: resource policies",
-};
-const SECURE_IMAGES: ComplianceRef = ComplianceRef {
-    standard: NSA_CISA,
-    control: "Kubernetes Pod security: building secure container images",
-};
+const RESOURCE_POLICIES: ComplianceRef =
+    ComplianceRef::new(NSA_CISA, "Network separation and hardening: resource policies");
+const SECURE_IMAGES: ComplianceRef = ComplianceRef::new(
+    NSA_CISA,
+    "Kubernetes Pod security: building secure container images",
+);
 
 const CPU_REQUEST: CheckInfo = CheckInfo {
     id: "K8S001",
@@ -136,14 +134,11 @@ const AUTOMOUNT_TOKEN: CheckInfo = CheckInfo {
     remediation: "Set automountServiceAccountToken: false in the pod spec, and mount a token only \
                   where the workload calls the API.",
     references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.6",
-        },
-        ComplianceRef {
-            standard: NSA_CISA,
-            control: "Kubernetes Pod security: protecting Pod service account tokens",
-        },
+        ComplianceRef::new(CIS_KUBERNETES, "5.1.6"),
+        ComplianceRef::new(
+            NSA_CISA,
+            "Kubernetes Pod security: protecting Pod service account tokens",
+        ),
     ],
     aliases: &["KSV036", "CKV_K8S_38"],
 };
@@ -158,14 +153,11 @@ const READ_ONLY_ROOT: CheckInfo = CheckInfo {
     remediation: "Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where \
                   the application must write.",
     references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.7.3",
-        },
-        ComplianceRef {
-            standard: NSA_CISA,
-            control: "Kubernetes Pod security: immutable container file systems",
-        },
+        ComplianceRef::new(CIS_KUBERNETES, "5.7.3"),
+        ComplianceRef::new(
+            NSA_CISA,
+            "Kubernetes Pod security: immutable container file systems",
+        ),
     ],
     aliases: &["KSV014", "CKV_K8S_22"],
 };
@@ -179,14 +171,8 @@ const DEFAULT_NAMESPACE: CheckInfo = CheckInfo {
                   quotas cannot separate them.",
     remediation: "Set metadata.namespace to a dedicated namespace.",
     references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.7.4",
-        },
-        ComplianceRef {
-            standard: NSA_CISA,
-            control: "Network separation and hardening: namespaces",
-        },
+        ComplianceRef::new(CIS_KUBERNETES, "5.7.4"),
+        ComplianceRef::new(NSA_CISA, "Network separation and hardening: namespaces"),
     ],
     aliases: &["KSV110", "CKV_K8S_21"],
 };
@@ -200,10 +186,7 @@ const RUNTIME_SOCKET: CheckInfo = CheckInfo {
                   containers on the node: it owns the node.",
     remediation: "Remove the hostPath volume; use a dedicated, audited agent if the runtime API is \
                   really needed.",
-    references: &[ComplianceRef {
-        standard: CIS_KUBERNETES,
-        control: "5.2.12",
-    }],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.2.12")],
     aliases: &["KSV006", "CKV_K8S_27"],
 };
 

@@ -8,10 +8,8 @@ use moat_core::standards::{CIS_KUBERNETES, NSA_CISA};
 use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity};
 use serde_json::Value;
 
-const NON_ROOT_GUIDE: ComplianceRef = ComplianceRef {
-    standard: NSA_CISA,
-    control: "Kubernetes Pod security: non-root containers",
-};
+const NON_ROOT_GUIDE: ComplianceRef =
+    ComplianceRef::new(NSA_CISA, "Kubernetes Pod security: non-root containers");
 
 const LOW_IDS: CheckInfo = CheckInfo {
     id: "K8S014",
@@ -35,13 +33,7 @@ const NO_SECURITY_CONTEXT: CheckInfo = CheckInfo {
     remediation: "Set a securityContext on the pod (runAsNonRoot, runAsUser, seccompProfile) and \
                   on each container (allowPrivilegeEscalation: false, capabilities.drop: [ALL], \
                   readOnlyRootFilesystem: true).",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.7.3",
-        },
-        NON_ROOT_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.7.3"), NON_ROOT_GUIDE],
     aliases: &["KSV118", "CKV_K8S_29", "CKV_K8S_30"],
 };
 

@@ -9,10 +9,8 @@ use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-const NETWORK_POLICIES: ComplianceRef = ComplianceRef {
-    standard: NSA_CISA,
-    control: "Network separation and hardening: network policies",
-};
+const NETWORK_POLICIES: ComplianceRef =
+    ComplianceRef::new(NSA_CISA, "Network separation and hardening: network policies");
 
 const NO_DEFAULT_DENY: CheckInfo = CheckInfo {
     id: "NET001",
@@ -23,13 +21,7 @@ const NO_DEFAULT_DENY: CheckInfo = CheckInfo {
                   in the cluster, so one compromised pod can reach all the others.",
     remediation: "Add a NetworkPolicy with `podSelector: {}`, `policyTypes: [Ingress, Egress]` and no \
                   rules to each namespace, then allow the traffic each workload needs.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.3.2",
-        },
-        NETWORK_POLICIES,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.3.2"), NETWORK_POLICIES],
     aliases: &["CKV2_K8S_6"],
 };
 
@@ -54,13 +46,7 @@ const HOST_NETWORK: CheckInfo = CheckInfo {
     description: "With hostNetwork the pod shares the node's network stack: it can sniff node \
                   traffic, reach services bound to localhost and bypass NetworkPolicies.",
     remediation: "Remove hostNetwork: true.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.2.5",
-        },
-        NETWORK_POLICIES,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.2.5"), NETWORK_POLICIES],
     aliases: &["KSV009", "CKV_K8S_19"],
 };
 
@@ -72,13 +58,7 @@ const HOST_PORT: CheckInfo = CheckInfo {
     description: "A hostPort binds the node's own address, exposing the container outside the \
                   cluster network and around NetworkPolicies.",
     remediation: "Remove hostPort and expose the container through a Service.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.2.13",
-        },
-        NETWORK_POLICIES,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.2.13"), NETWORK_POLICIES],
     aliases: &["KSV024", "CKV_K8S_26"],
 };
 

@@ -6,10 +6,10 @@ use moat_core::standards::{CIS_KUBERNETES, NSA_CISA};
 use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity};
 use serde_json::Value;
 
-const RBAC_GUIDE: ComplianceRef = ComplianceRef {
-    standard: NSA_CISA,
-    control: "Authentication and authorization: role-based access control",
-};
+const RBAC_GUIDE: ComplianceRef = ComplianceRef::new(
+    NSA_CISA,
+    "Authentication and authorization: role-based access control",
+);
 
 const WILDCARD: CheckInfo = CheckInfo {
     id: "RBAC001",
@@ -19,13 +19,7 @@ const WILDCARD: CheckInfo = CheckInfo {
     description: "A `*` in verbs, resources or apiGroups grants every current and future permission \
                   of that kind, far more than a workload or user needs.",
     remediation: "List the exact apiGroups, resources and verbs needed.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.3",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.3"), RBAC_GUIDE],
     aliases: &["KSV044", "KSV045", "KSV046", "CKV_K8S_49"],
 };
 
@@ -37,13 +31,7 @@ const READ_SECRETS: CheckInfo = CheckInfo {
     description: "get, list or watch on secrets reveals every credential in scope (service account \
                   tokens included), which usually leads to further escalation.",
     remediation: "Remove read access to secrets, or limit it with resourceNames to the secrets needed.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.2",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.2"), RBAC_GUIDE],
     aliases: &["KSV041", "KSV113"],
 };
 
@@ -67,13 +55,7 @@ const ESCALATION_VERBS: CheckInfo = CheckInfo {
     description: "escalate and bind bypass RBAC's own escalation prevention; impersonate acts as \
                   another user, group or service account. Each can lead to cluster-admin.",
     remediation: "Remove the escalate, bind and impersonate verbs unless the role administers RBAC.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.8",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.8"), RBAC_GUIDE],
     aliases: &["CKV_K8S_157", "CKV_K8S_158"],
 };
 
@@ -85,13 +67,7 @@ const CLUSTER_ADMIN: CheckInfo = CheckInfo {
     description: "cluster-admin can do anything anywhere; binding it to ordinary users, groups or \
                   service accounts gives them the whole cluster.",
     remediation: "Bind a narrower role, scoped to a namespace with a RoleBinding where possible.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.1",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.1"), RBAC_GUIDE],
     aliases: &["KSV111"],
 };
 
@@ -103,13 +79,7 @@ const DEFAULT_SERVICE_ACCOUNT: CheckInfo = CheckInfo {
     description: "Every pod that names no service account runs as `default`, so permissions bound to \
                   it are given to all of them.",
     remediation: "Create a dedicated service account for the workload and bind the role to it.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.5",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.5"), RBAC_GUIDE],
     aliases: &["CKV_K8S_42"],
 };
 
@@ -122,13 +92,7 @@ const ADMISSION_CONTROL: CheckInfo = CheckInfo {
                   rewrite admission control for the whole cluster; whoever can approve \
                   CertificateSigningRequests can mint client certificates for any user.",
     remediation: "Grant these only to the cluster's own controllers; remove them from the role.",
-    references: &[
-        ComplianceRef {
-            standard: CIS_KUBERNETES,
-            control: "5.1.8",
-        },
-        RBAC_GUIDE,
-    ],
+    references: &[ComplianceRef::new(CIS_KUBERNETES, "5.1.8"), RBAC_GUIDE],
     aliases: &["CKV_K8S_155", "CKV_K8S_156"],
 };
 
