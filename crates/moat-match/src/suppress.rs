@@ -51,6 +51,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether the rule still applies on `today` (`YYYY-MM-DD`): it has no expiry date, or the
+    /// date has not passed.
+    pub fn is_live(&self, today: &str) -> bool {
+        self.expires.as_deref().is_none_or(|day| day >= today)
+    }
+
+    /// Whether the rule silences a secret or misconfiguration finding with this rule or check
+    /// `id` in the file at `path`: the ids match (ignoring case), the rule is not scoped to a
+    /// package (package and purl scopes name packages), and a `path:` scope matches the file.
+    pub fn silences_file_finding(&self, id: &str, path: &str) -> bool {
+        self.id.eq_ignore_ascii_case(id)
+            && self.package.is_none()
+            && self.purl.is_none()
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|pattern| wildcard_match(pattern, path))
+    }
+
     fn applies_to(&self, finding: &VulnerabilityFinding) -> bool {
         finding.ids().any(|id| id.eq_ignore_ascii_case(&self.id))
             && self
@@ -315,9 +334,7 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
 /// `report.suppressed`; rules past their expiry date (compared with `today`, `YYYY-MM-DD`) are
 /// skipped with a warning.
 pub fn apply(report: &mut Report, rules: &[Rule], today: &str) {
-    let (live, expired): (Vec<&Rule>, Vec<&Rule>) = rules
-        .iter()
-        .partition(|rule| rule.expires.as_deref().is_none_or(|day| day >= today));
+    let (live, expired): (Vec<&Rule>, Vec<&Rule>) = rules.iter().partition(|rule| rule.is_live(today));
     for rule in expired {
         report.warnings.push(Warning {
             path: rule.origin.clone(),
@@ -519,5 +536,30 @@ mod tests {
         assert!(purl_matches("pkg:pypi/django@3.2", "pkg:pypi/django@3.2?x=y"));
         assert!(!purl_matches("pkg:pypi/django@3.1", "pkg:pypi/django@3.2"));
         assert!(!purl_matches("pkg:pypi/flask", "pkg:pypi/django@3.2"));
+    }
+
+    #[test]
+    fn file_findings_are_silenced_by_id_path_and_date_but_not_by_package_scopes() {
+        let text = "aws-access-token path:/app/*\nDF002\npkg-scoped package:requests\nold exp:2000-01-01\n";
+        let rules = parse_ignore_file(text, ".moatignore").expect("valid file");
+        let silenced = |id: &str, path: &str| {
+            rules
+                .iter()
+                .any(|rule| rule.is_live("2026-11-29") && rule.silences_file_finding(id, path))
+        };
+        assert!(silenced("aws-access-token", "/app/.env"));
+        assert!(
+            !silenced("aws-access-token", "/etc/env"),
+            "the path scope limits it"
+        );
+        assert!(
+            silenced("df002", "Dockerfile"),
+            "ids compare without case, as for vulnerabilities"
+        );
+        assert!(
+            !silenced("pkg-scoped", "/app/x"),
+            "package scopes name packages, not files"
+        );
+        assert!(!silenced("old", "/app/x"), "expired entries no longer apply");
     }
 }

@@ -176,9 +176,9 @@ pub fn image_misconfigurations(
     check_image(&facts, &options.skip_checks)
 }
 
-/// Keeps the secrets and misconfigurations at the wanted severities (all when empty) whose
-/// rule or check id no ignore rule names (an unexpired id-only `.moatignore` line); redacts
-/// secrets unless `show_secrets`.
+/// Keeps the secrets and misconfigurations at the wanted severities (all when empty) that no
+/// live ignore rule silences (see [`Rule::silences_file_finding`]); redacts secrets unless
+/// `show_secrets`.
 pub fn filter_findings(
     report: &mut Report,
     severities: &[Severity],
@@ -187,21 +187,14 @@ pub fn filter_findings(
     show_secrets: bool,
 ) {
     let wanted = |severity: Severity| severities.is_empty() || severities.contains(&severity);
-    let ignored = |id: &str| {
-        ignore.iter().any(|rule| {
-            rule.id == id
-                && rule.package.is_none()
-                && rule.purl.is_none()
-                && rule.path.is_none()
-                && rule.expires.as_deref().is_none_or(|date| date >= today)
-        })
-    };
+    let live: Vec<&Rule> = ignore.iter().filter(|rule| rule.is_live(today)).collect();
+    let ignored = |id: &str, path: &str| live.iter().any(|rule| rule.silences_file_finding(id, path));
     report
         .secrets
-        .retain(|s| wanted(s.severity) && !ignored(&s.rule_id));
+        .retain(|s| wanted(s.severity) && !ignored(&s.rule_id, &s.location.path));
     report
         .misconfigurations
-        .retain(|m| wanted(m.severity) && !ignored(&m.check_id));
+        .retain(|m| wanted(m.severity) && !ignored(&m.check_id, &m.location.path));
     if !show_secrets {
         report.secrets.iter_mut().for_each(SecretFinding::redact);
     }
