@@ -19,6 +19,6 @@ pub mod squash;
 pub use analyzer::{FileAnalyzer, FileFindings, SpecialFile};
 pub use cache::LayerCache;
 pub use pipeline::{
-    analyze_directory, analyze_file, analyze_image, catalog_directory, catalog_image, Catalog,
+    analyze_directory, analyze_file, analyze_image, catalog_directory, catalog_image, Analysis, Catalog,
     CatalogFailure, CatalogOptions,
 };

@@ -56,6 +56,13 @@ impl std::fmt::Debug for CatalogOptions {
 pub struct Catalog {
     /// The packages.
     pub inventory: Inventory,
+    /// What the analyzers found.
+    pub analysis: Analysis,
+}
+
+/// What the analyzers of one walk found, squashed.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
     /// Secrets, from every layer (also deleted files), in canonical order.
     pub secrets: Vec<SecretFinding>,
     /// Misconfigurations in files of the final filesystem, in canonical order.
@@ -384,8 +391,10 @@ fn finish(squashed: Squashed, catalogers: &CatalogerSet, source: SourceDescripti
     );
     Catalog {
         inventory,
-        secrets,
-        misconfigurations,
-        special_files,
+        analysis: Analysis {
+            secrets,
+            misconfigurations,
+            special_files,
+        },
     }
 }

@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Args;
 use moat_artifact::{open, ImageConfig, Limits, OpenOptions, Opened, Platform, Target};
 use moat_catalog::{
-    analyze_directory, analyze_file, analyze_image, Catalog, CatalogOptions, FileAnalyzer, LayerCache,
+    analyze_directory, analyze_file, analyze_image, Analysis, Catalog, CatalogOptions, FileAnalyzer,
+    LayerCache,
 };
 use moat_core::Inventory;
 use std::io::IsTerminal;
@@ -147,9 +148,7 @@ pub fn build_catalog(
             Ok(Scanned {
                 catalog: Catalog {
                     inventory,
-                    secrets: Vec::new(),
-                    misconfigurations: Vec::new(),
-                    special_files: Vec::new(),
+                    analysis: Analysis::default(),
                 },
                 image_config: None,
             })

@@ -7,7 +7,7 @@ use crate::inventory::{build_catalog, target_directory, Scanned, TargetArgs};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use moat_artifact::ImageConfig;
-use moat_catalog::Catalog;
+use moat_catalog::{Analysis, Catalog};
 use moat_core::{Inventory, Report};
 use moat_match::suppress::{read_ignore_file, read_vex_file, Rule};
 use moat_match::{scan_inventory, ScanOptions};
@@ -88,24 +88,14 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         image_config,
         ..
     } = scanned;
-    let Catalog {
-        inventory,
-        secrets,
-        misconfigurations,
-        special_files,
-    } = catalog;
-    let found = WalkFindings {
-        secrets,
-        misconfigurations,
-        special_files,
-    };
+    let Catalog { inventory, analysis } = catalog;
     let mut report = match &store {
         Some(store) => vulnerability_report(inventory, store, args, &suppression, quiet)?,
         None => empty_report(inventory),
     };
     let secret_rules = rules.as_deref();
     let checks = wants(Scanner::Misconfig).then_some(&check_options);
-    attach_findings(&mut report, found, image_config.as_ref(), secret_rules, checks);
+    attach_findings(&mut report, analysis, image_config.as_ref(), secret_rules, checks);
     findings::filter_findings(
         &mut report,
         &args.report.severity,
@@ -118,24 +108,17 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(args.report.exit_code(&report))
 }
 
-/// What the analyzers of the walk found, apart from the inventory.
-struct WalkFindings {
-    secrets: Vec<moat_core::SecretFinding>,
-    misconfigurations: Vec<moat_core::Misconfiguration>,
-    special_files: Vec<moat_catalog::SpecialFile>,
-}
-
 /// Puts the walk's secrets and misconfigurations into the report, with the image config's own
 /// (secrets in Env, labels and history; the IMG checks), for the scanners that ran.
 fn attach_findings(
     report: &mut Report,
-    catalog: WalkFindings,
+    analysis: Analysis,
     image_config: Option<&ImageConfig>,
     secret_rules: Option<&RuleSet>,
     checks: Option<&moat_misconfig::ScanOptions>,
 ) {
     if let Some(rules) = secret_rules {
-        report.secrets = catalog.secrets;
+        report.secrets = analysis.secrets;
         if let Some(config) = image_config {
             report
                 .secrets
@@ -143,9 +126,9 @@ fn attach_findings(
         }
     }
     if let Some(options) = checks {
-        report.misconfigurations = catalog.misconfigurations;
+        report.misconfigurations = analysis.misconfigurations;
         if let Some(config) = image_config {
-            let image = findings::image_misconfigurations(config, &catalog.special_files, options);
+            let image = findings::image_misconfigurations(config, &analysis.special_files, options);
             report.misconfigurations.extend(image);
         }
     }
