@@ -168,9 +168,9 @@ pub fn check_image(
     findings
 }
 
+/// No user set means root, as the runtime does.
 fn runs_as_root(user: &str) -> bool {
-    let name = user.split(':').next().unwrap_or("").trim();
-    name.is_empty() || name == "root" || name == "0"
+    user.trim().is_empty() || crate::is_root_user(user)
 }
 
 fn has_healthcheck(test: Option<&[String]>) -> bool {
@@ -285,6 +285,12 @@ mod tests {
             ..ImageFacts::default()
         };
         assert_eq!(ids(&facts), vec!["IMG001"]);
+        let facts = ImageFacts {
+            user: "00",
+            healthcheck: Some(&test),
+            ..ImageFacts::default()
+        };
+        assert_eq!(ids(&facts), vec!["IMG001"], "uid 0 however written");
     }
 
     #[test]

@@ -63,6 +63,13 @@ pub struct ScanOptions {
     pub has_dockerignore: bool,
 }
 
+/// Whether a `USER` / `config.User` value (`name[:group]`) names root: `root`, or uid 0
+/// however written (`0`, `00`). Shared by the Dockerfile and image-config checks.
+pub(crate) fn is_root_user(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or(user).trim();
+    name == "root" || (!name.is_empty() && name.bytes().all(|b| b == b'0'))
+}
+
 /// Tells which kind of configuration a file is, from its name and, for YAML and JSON, its
 /// first bytes: `None` for files no check reads.
 pub fn detect_kind(path: &str, head: &[u8]) -> Option<ConfigKind> {

@@ -529,7 +529,7 @@ fn check_final_stage(report: &mut Report<'_>, stage: &Stage, state: &StageState)
             whole_stage.clone(),
             format!("{} sets no USER, so the container runs as root", stage.label()),
         ),
-        Some((Some(user), location)) if is_root(user) => report.raise_at(
+        Some((Some(user), location)) if crate::is_root_user(user) => report.raise_at(
             &c::ROOT_USER,
             Some(stage),
             location.clone(),
@@ -552,10 +552,4 @@ fn check_final_stage(report: &mut Report<'_>, stage: &Stage, state: &StageState)
             format!("{} has no HEALTHCHECK", stage.label()),
         );
     }
-}
-
-/// `root`, `0`, `root:group`, `0:0`.
-fn is_root(user: &str) -> bool {
-    let name = user.split(':').next().unwrap_or(user).trim();
-    name == "root" || name.trim_start_matches('0').is_empty() && !name.is_empty()
 }
