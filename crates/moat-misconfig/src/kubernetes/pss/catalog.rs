@@ -4,14 +4,10 @@ use moat_core::standards::{CIS_KUBERNETES, NSA_CISA, PSS};
 use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Severity};
 
 /// A compliance reference.
-const fn control(standard: &'static str, control: &'static str) -> ComplianceRef {
-    ComplianceRef { standard, control }
-}
-
 /// The Baseline profile.
-const BASELINE: ComplianceRef = control(PSS, "Baseline");
+const BASELINE: ComplianceRef = ComplianceRef::new(PSS, "Baseline");
 /// The Restricted profile.
-const RESTRICTED: ComplianceRef = control(PSS, "Restricted");
+const RESTRICTED: ComplianceRef = ComplianceRef::new(PSS, "Restricted");
 
 /// Every PSS check (`PSS-<upstream id>`), Baseline first.
 pub static CHECKS: &[CheckInfo] = &[
@@ -26,11 +22,11 @@ pub static CHECKS: &[CheckInfo] = &[
         remediation: "Remove spec.hostNetwork, spec.hostPID and spec.hostIPC, or set them to false.",
         references: &[
             BASELINE,
-            control(CIS_KUBERNETES, "5.2.3"),
-            control(CIS_KUBERNETES, "5.2.4"),
-            control(CIS_KUBERNETES, "5.2.5"),
-            control(NSA_CISA, "Share host process namespaces"),
-            control(NSA_CISA, "Use the host network"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.3"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.4"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.5"),
+            ComplianceRef::new(NSA_CISA, "Share host process namespaces"),
+            ComplianceRef::new(NSA_CISA, "Use the host network"),
         ],
         aliases: &[
             "KSV008",
@@ -53,8 +49,8 @@ pub static CHECKS: &[CheckInfo] = &[
                       specific capabilities the workload needs.",
         references: &[
             BASELINE,
-            control(CIS_KUBERNETES, "5.2.2"),
-            control(NSA_CISA, "Preventing privileged containers"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.2"),
+            ComplianceRef::new(NSA_CISA, "Preventing privileged containers"),
         ],
         aliases: &["KSV017", "CKV_K8S_16"],
     },
@@ -71,8 +67,8 @@ pub static CHECKS: &[CheckInfo] = &[
                       NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT are allowed.",
         references: &[
             BASELINE,
-            control(CIS_KUBERNETES, "5.2.8"),
-            control(CIS_KUBERNETES, "5.2.9"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.8"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.9"),
         ],
         aliases: &["KSV005", "KSV022", "CKV_K8S_25", "CKV_K8S_39"],
     },
@@ -86,7 +82,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       route to escaping the container.",
         remediation: "Replace the hostPath volume with an emptyDir, a configMap or secret, or a \
                       persistentVolumeClaim.",
-        references: &[BASELINE, control(CIS_KUBERNETES, "5.2.12")],
+        references: &[BASELINE, ComplianceRef::new(CIS_KUBERNETES, "5.2.12")],
         aliases: &["KSV023"],
     },
     CheckInfo {
@@ -98,7 +94,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       policy and service routing and ties the pod to one port per node.",
         remediation: "Remove hostPort from the container's ports and expose the pod through a \
                       Service instead.",
-        references: &[BASELINE, control(CIS_KUBERNETES, "5.2.13")],
+        references: &[BASELINE, ComplianceRef::new(CIS_KUBERNETES, "5.2.13")],
         aliases: &["KSV024", "CKV_K8S_26"],
     },
     CheckInfo {
@@ -114,7 +110,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       or drop the field and the annotation to get the runtime default.",
         references: &[
             BASELINE,
-            control(
+            ComplianceRef::new(
                 NSA_CISA,
                 "Restrict a container's access to resources with AppArmor",
             ),
@@ -133,7 +129,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       SELinux type, or leave seLinuxOptions unset.",
         references: &[
             BASELINE,
-            control(NSA_CISA, "Sets the SELinux context of the container"),
+            ComplianceRef::new(NSA_CISA, "Sets the SELinux context of the container"),
         ],
         aliases: &["KSV025"],
     },
@@ -162,8 +158,8 @@ pub static CHECKS: &[CheckInfo] = &[
         remediation: "Set securityContext.seccompProfile.type to RuntimeDefault or Localhost.",
         references: &[
             BASELINE,
-            control(CIS_KUBERNETES, "5.7.2"),
-            control(NSA_CISA, "Sets the seccomp profile used to sandbox containers"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.7.2"),
+            ComplianceRef::new(NSA_CISA, "Sets the seccomp profile used to sandbox containers"),
         ],
         aliases: &["KSV104"],
     },
@@ -189,7 +185,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       container runs directly on the Windows node with host access, the \
                       equivalent of a privileged container.",
         remediation: "Remove securityContext.windowsOptions.hostProcess or set it to false.",
-        references: &[BASELINE, control(CIS_KUBERNETES, "5.2.11")],
+        references: &[BASELINE, ComplianceRef::new(CIS_KUBERNETES, "5.2.11")],
         aliases: &["KSV103"],
     },
     CheckInfo {
@@ -216,7 +212,7 @@ pub static CHECKS: &[CheckInfo] = &[
                       of through persistent volumes an administrator set up.",
         remediation: "Use one of the allowed volume types; reach other storage through a \
                       PersistentVolume and a persistentVolumeClaim.",
-        references: &[RESTRICTED, control(CIS_KUBERNETES, "5.2.12")],
+        references: &[RESTRICTED, ComplianceRef::new(CIS_KUBERNETES, "5.2.12")],
         aliases: &["KSV028", "KSV121", "KSV023"],
     },
     CheckInfo {
@@ -230,8 +226,8 @@ pub static CHECKS: &[CheckInfo] = &[
         remediation: "Set securityContext.allowPrivilegeEscalation: false on every container.",
         references: &[
             RESTRICTED,
-            control(CIS_KUBERNETES, "5.2.6"),
-            control(NSA_CISA, "Restricts escalation to root privileges"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.6"),
+            ComplianceRef::new(NSA_CISA, "Restricts escalation to root privileges"),
         ],
         aliases: &["KSV001", "CKV_K8S_20"],
     },
@@ -248,8 +244,8 @@ pub static CHECKS: &[CheckInfo] = &[
                       run the image as a non-root user.",
         references: &[
             RESTRICTED,
-            control(CIS_KUBERNETES, "5.2.7"),
-            control(NSA_CISA, "Non-root containers"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.7"),
+            ComplianceRef::new(NSA_CISA, "Non-root containers"),
         ],
         aliases: &["KSV012", "CKV_K8S_23"],
     },
@@ -264,8 +260,8 @@ pub static CHECKS: &[CheckInfo] = &[
                       non-root user.",
         references: &[
             RESTRICTED,
-            control(CIS_KUBERNETES, "5.2.7"),
-            control(NSA_CISA, "Run with root privileges or with root group membership"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.7"),
+            ComplianceRef::new(NSA_CISA, "Run with root privileges or with root group membership"),
         ],
         aliases: &["KSV105"],
     },
@@ -280,8 +276,8 @@ pub static CHECKS: &[CheckInfo] = &[
         remediation: "Set spec.securityContext.seccompProfile.type: RuntimeDefault.",
         references: &[
             RESTRICTED,
-            control(CIS_KUBERNETES, "5.7.2"),
-            control(NSA_CISA, "Sets the seccomp profile used to sandbox containers"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.7.2"),
+            ComplianceRef::new(NSA_CISA, "Sets the seccomp profile used to sandbox containers"),
         ],
         aliases: &["KSV030", "KSV104", "CKV_K8S_31"],
     },
@@ -296,8 +292,8 @@ pub static CHECKS: &[CheckInfo] = &[
                       back at most NET_BIND_SERVICE.",
         references: &[
             RESTRICTED,
-            control(CIS_KUBERNETES, "5.2.9"),
-            control(CIS_KUBERNETES, "5.2.10"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.9"),
+            ComplianceRef::new(CIS_KUBERNETES, "5.2.10"),
         ],
         aliases: &[
             "KSV003",
