@@ -3,7 +3,8 @@
 
 use moat_artifact::{ArtifactError, Entry};
 use moat_catalog::{FileAnalyzer, FileFindings};
-use moat_misconfig::ScanOptions;
+use moat_core::ConfigKind;
+use moat_misconfig::{FileOutcome, ScanOptions};
 use moat_secret::RuleSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,6 +92,14 @@ impl ConfigAnalyzer {
 }
 
 impl ConfigAnalyzer {
+    /// Runs the checks on one file's text: `path` is where it is inside the target (to look for
+    /// a `.dockerignore` beside it), `shown` how findings name it.
+    pub fn check_text(&self, path: &str, shown: &str, text: &str, kind: ConfigKind) -> FileOutcome {
+        let mut options = self.options.clone();
+        options.has_dockerignore = self.has_dockerignore(path);
+        moat_misconfig::scan_file(shown, text, kind, &options)
+    }
+
     /// Whether the directory of the Dockerfile at `path` (a path inside the target) holds a
     /// `.dockerignore`; always false inside images, which do not carry build contexts.
     fn has_dockerignore(&self, path: &str) -> bool {
@@ -118,10 +127,7 @@ impl FileAnalyzer for ConfigAnalyzer {
             return Ok(FileFindings::default());
         };
         let contents = entry.contents(MAX_CONFIG_FILE)?;
-        let text = String::from_utf8_lossy(&contents);
-        let mut options = self.options.clone();
-        options.has_dockerignore = self.has_dockerignore(path);
-        let outcome = moat_misconfig::scan_file(path, &text, kind, &options);
+        let outcome = self.check_text(path, path, &String::from_utf8_lossy(&contents), kind);
         Ok(FileFindings {
             misconfigurations: outcome.findings,
             warnings: outcome.errors.iter().map(|e| e.to_string()).collect(),

@@ -507,3 +507,23 @@ fn a_secret_at_the_end_of_a_large_layer_file_is_found_by_streaming() {
     );
     assert_eq!(str_of(&secrets[0]["rule_id"]), "github-pat");
 }
+
+#[test]
+fn a_dockerignore_beside_the_dockerfile_is_honoured_for_files_and_directories() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM alpine:3.19\nCOPY . /app\nUSER 10001\n").expect("write");
+    let copies_context = |target: &Path| {
+        let report = json_stdout(&moat(&["config", arg(target), "-q", "-f", "json"]));
+        report["misconfigurations"]
+            .as_array()
+            .expect("misconfigurations")
+            .iter()
+            .any(|m| m["check_id"] == "DF032")
+    };
+    assert!(copies_context(&dockerfile));
+    assert!(copies_context(dir.path()));
+    std::fs::write(dir.path().join(".dockerignore"), ".git\n").expect("write");
+    assert!(!copies_context(&dockerfile));
+    assert!(!copies_context(dir.path()));
+}

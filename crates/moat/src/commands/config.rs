@@ -129,14 +129,14 @@ fn check_file(path: &Path, options: &moat_misconfig::ScanOptions, found: &mut Fo
         );
         return Ok(());
     };
-    let mut options = options.clone();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    options.has_dockerignore = dir.join(".dockerignore").is_file();
+    let analyzer = ConfigAnalyzer::new(options.clone(), Some(dir.to_path_buf()));
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
-    let outcome = moat_misconfig::scan_file(&shown, &text, kind, &options);
+    let outcome = analyzer.check_text(&format!("/{name}"), &shown, &text, kind);
     found.findings.extend(outcome.findings);
     for error in outcome.errors {
         found.warn(shown.clone(), format!("line {}: {}", error.line, error.message));
