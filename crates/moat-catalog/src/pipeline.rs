@@ -202,6 +202,12 @@ fn scan_layers(
     let layers = &image.metadata.layers;
     let fingerprint = scan_fingerprint(catalogers, &options.analyzers);
     let analyzers: Vec<&dyn FileAnalyzer> = options.analyzers.iter().map(|a| a.as_ref()).collect();
+    let walk = LayerWalk {
+        catalogers,
+        analyzers: &analyzers,
+        fingerprint: &fingerprint,
+        cache: options.cache.as_ref(),
+    };
     let slots: Vec<Mutex<Option<LayerResult>>> = layers.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<CatalogFailure>> = Mutex::new(None);
@@ -213,12 +219,6 @@ fn scan_layers(
                 if index >= layers.len() || lock(&failure).is_some() {
                     break;
                 }
-                let walk = LayerWalk {
-                    catalogers,
-                    analyzers: &analyzers,
-                    fingerprint: &fingerprint,
-                    cache: options.cache.as_ref(),
-                };
                 match walk.scan(image, index) {
                     Ok(result) => *lock(&slots[index]) = Some(result),
                     Err(err) => {
@@ -272,47 +272,44 @@ struct LayerWalk<'a> {
 }
 
 impl LayerWalk<'_> {
+    /// One layer's result: from the cache, or from a walk that is then cached.
     fn scan(&self, image: &Image, index: usize) -> Result<LayerResult, CatalogFailure> {
-        scan_one_layer(image, index, self)
-    }
-}
-
-fn scan_one_layer(image: &Image, index: usize, walk: &LayerWalk<'_>) -> Result<LayerResult, CatalogFailure> {
-    let (catalogers, fingerprint, cache) = (walk.catalogers, walk.fingerprint, walk.cache);
-    let diff_id = image.metadata.layers[index].diff_id.clone();
-    let cacheable = diff_id.starts_with("sha256:");
-    if let Some(hit) = cache
-        .filter(|_| cacheable)
-        .and_then(|c| c.get(&diff_id, fingerprint))
-    {
-        tracing::info!("layer {index} ({diff_id}): from cache");
-        return Ok(hit);
-    }
-    let started = std::time::Instant::now();
-    let mut scanner = LayerScanner::with_analyzers(catalogers, walk.analyzers);
-    image
-        .walk_layer(index, &mut |entry| scanner.visit(entry))
-        .map_err(|source| CatalogFailure::Layer {
-            index,
-            diff_id: diff_id.clone(),
-            source,
-        })?;
-    let result = scanner.finish();
-    tracing::info!(
-        "layer {index} ({diff_id}): {} paths, {} package files, {} ms",
-        result.paths.len(),
-        result.found.len(),
-        started.elapsed().as_millis()
-    );
-    if let Some(cache) = cache.filter(|_| cacheable) {
-        if let Err(err) = cache.put(&diff_id, fingerprint, &result) {
-            tracing::warn!(
-                "could not write the layer cache in {}: {err}",
-                cache.dir().display()
-            );
+        let (catalogers, fingerprint, cache) = (self.catalogers, self.fingerprint, self.cache);
+        let diff_id = image.metadata.layers[index].diff_id.clone();
+        let cacheable = diff_id.starts_with("sha256:");
+        if let Some(hit) = cache
+            .filter(|_| cacheable)
+            .and_then(|c| c.get(&diff_id, fingerprint))
+        {
+            tracing::info!("layer {index} ({diff_id}): from cache");
+            return Ok(hit);
         }
+        let started = std::time::Instant::now();
+        let mut scanner = LayerScanner::with_analyzers(catalogers, self.analyzers);
+        image
+            .walk_layer(index, &mut |entry| scanner.visit(entry))
+            .map_err(|source| CatalogFailure::Layer {
+                index,
+                diff_id: diff_id.clone(),
+                source,
+            })?;
+        let result = scanner.finish();
+        tracing::info!(
+            "layer {index} ({diff_id}): {} paths, {} package files, {} ms",
+            result.paths.len(),
+            result.found.len(),
+            started.elapsed().as_millis()
+        );
+        if let Some(cache) = cache.filter(|_| cacheable) {
+            if let Err(err) = cache.put(&diff_id, fingerprint, &result) {
+                tracing::warn!(
+                    "could not write the layer cache in {}: {err}",
+                    cache.dir().display()
+                );
+            }
+        }
+        Ok(result)
     }
-    Ok(result)
 }
 
 fn image_source(image: &Image, user_input: &str) -> SourceDescription {
