@@ -6,6 +6,8 @@
 
 use moat_artifact::{ArtifactError, Entry};
 use moat_core::{Misconfiguration, SecretFinding};
+
+pub use moat_core::SpecialFile;
 use serde::{Deserialize, Serialize};
 
 /// What analyzers found in one file (locations without layer; the squash fills it in).
@@ -39,31 +41,4 @@ pub trait FileAnalyzer: Send + Sync {
     /// ones) and reports what it found. An analyzer that reads the whole file into memory
     /// should come before one that streams it, since a streamed entry is not kept.
     fn analyze(&self, path: &str, entry: &mut Entry<'_>) -> Result<FileFindings, ArtifactError>;
-}
-
-/// A file whose mode matters for security: setuid, setgid or writable by everyone.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SpecialFile {
-    /// Absolute path.
-    pub path: String,
-    /// Permission bits (including setuid 0o4000, setgid 0o2000, sticky 0o1000).
-    pub mode: u32,
-    /// Whether it is a directory.
-    pub directory: bool,
-    /// The layer it comes from (filled in by the squash).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layer: Option<String>,
-}
-
-impl SpecialFile {
-    /// The entry's mode is worth reporting: setuid or setgid files, world-writable files, and
-    /// world-writable directories without the sticky bit (`/tmp`'s 1777 is fine).
-    pub fn is_special(mode: u32, directory: bool) -> bool {
-        let world_writable = mode & 0o002 != 0;
-        if directory {
-            world_writable && mode & 0o1000 == 0
-        } else {
-            world_writable || mode & 0o6000 != 0
-        }
-    }
 }

@@ -17,7 +17,8 @@ mod vulnerability;
 
 pub use distro::Distro;
 pub use finding::{
-    standards, CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, SecretFinding, TextLocation,
+    standards, CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, SecretFinding, SpecialFile,
+    TextLocation,
 };
 pub use inventory::{Inventory, LayerInfo, SourceDescription, SourceKind, Warning};
 pub use package::{Evidence, Location, Package, PackageType, SourcePackage};

@@ -2,7 +2,9 @@
 //! files its final filesystem shows.
 
 use moat_core::standards::CIS_DOCKER;
-use moat_core::{CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity, TextLocation};
+use moat_core::{
+    CheckInfo, ComplianceRef, ConfigKind, Misconfiguration, Severity, SpecialFile, TextLocation,
+};
 
 /// The pseudo-path image-config findings are reported at.
 pub const IMAGE_CONFIG_PATH: &str = "<image config>";
@@ -91,19 +93,6 @@ pub static CHECKS: &[CheckInfo] = &[
     WORLD_WRITABLE,
 ];
 
-/// A file of the image's final filesystem whose mode matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileMode {
-    /// Absolute path.
-    pub path: String,
-    /// Permission bits.
-    pub mode: u32,
-    /// Whether it is a directory.
-    pub directory: bool,
-    /// The layer (diff id) it comes from.
-    pub layer: Option<String>,
-}
-
 /// What the image checks read: the config's fields and the special files of the squashed
 /// filesystem.
 #[derive(Debug, Clone, Default)]
@@ -117,7 +106,7 @@ pub struct ImageFacts<'a> {
     /// `config.Healthcheck.Test`, when set.
     pub healthcheck: Option<&'a [String]>,
     /// Setuid, setgid and world-writable entries.
-    pub special_files: &'a [FileMode],
+    pub special_files: &'a [SpecialFile],
 }
 
 /// Runs every image check not in `skip`.
@@ -208,7 +197,7 @@ fn secret_env_name(pair: &str) -> Option<&str> {
     (named_secret && literal).then_some(name)
 }
 
-fn special_file_finding(file: &FileMode) -> Option<Misconfiguration> {
+fn special_file_finding(file: &SpecialFile) -> Option<Misconfiguration> {
     let mut location = TextLocation::file(file.path.clone());
     location.layer = file.layer.clone();
     let mode = format!("{:04o}", file.mode & 0o7777);
@@ -296,19 +285,19 @@ mod tests {
     #[test]
     fn special_files_are_reported_with_their_layer_and_skips_apply() {
         let files = vec![
-            FileMode {
+            SpecialFile {
                 path: "/usr/bin/passwd".into(),
                 mode: 0o4755,
                 directory: false,
                 layer: Some("sha256:a".into()),
             },
-            FileMode {
+            SpecialFile {
                 path: "/srv/drop".into(),
                 mode: 0o777,
                 directory: true,
                 layer: None,
             },
-            FileMode {
+            SpecialFile {
                 path: "/tmp".into(),
                 mode: 0o1777,
                 directory: true,

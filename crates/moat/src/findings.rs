@@ -10,7 +10,7 @@ use moat_artifact::ImageConfig;
 use moat_catalog::{FileAnalyzer, SpecialFile};
 use moat_core::{Misconfiguration, Report, SecretFinding, Severity};
 use moat_match::suppress::Rule;
-use moat_misconfig::image::{check_image, FileMode, ImageFacts, IMAGE_CONFIG_PATH};
+use moat_misconfig::image::{check_image, ImageFacts, IMAGE_CONFIG_PATH};
 use moat_misconfig::{PssLevel, PssVersion, ScanOptions};
 use moat_secret::RuleSet;
 use std::io::IsTerminal;
@@ -157,21 +157,12 @@ pub fn image_misconfigurations(
     special_files: &[SpecialFile],
     options: &ScanOptions,
 ) -> Vec<Misconfiguration> {
-    let files: Vec<FileMode> = special_files
-        .iter()
-        .map(|f| FileMode {
-            path: f.path.clone(),
-            mode: f.mode,
-            directory: f.directory,
-            layer: f.layer.clone(),
-        })
-        .collect();
     let facts = ImageFacts {
         user: &config.user,
         env: &config.env,
         exposed_ports: &config.exposed_ports,
         healthcheck: config.healthcheck.as_deref(),
-        special_files: &files,
+        special_files,
     };
     check_image(&facts, &options.skip_checks)
 }
