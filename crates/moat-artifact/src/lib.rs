@@ -16,6 +16,7 @@ mod walk;
 
 pub use error::ArtifactError;
 pub use image::{open, History, Image, ImageConfig, ImageMetadata, OpenOptions, Opened, Platform, Progress};
+pub use registry::resolve_digest;
 pub use target::{RegistryReference, Target, DOCKER_HUB};
 pub use walk::{
     walk_directory, walk_file, walk_layer_stream, Entry, EntryKind, EntryStream, Limits, Visitor,

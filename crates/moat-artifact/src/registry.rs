@@ -198,6 +198,20 @@ impl RegistryClient {
         Ok((child.digest, manifest.media_type, manifest.bytes))
     }
 
+    /// The digest the reference points to now, as a pull would see it: for a multi-platform
+    /// image, the index's digest (so a pinned reference still serves every platform).
+    pub(crate) fn top_digest(&self) -> Result<String, ArtifactError> {
+        let top = self.fetch_manifest(&self.reference)?;
+        let what = format!("manifest {}", self.shown(&self.reference));
+        match (&self.pinned, &top.header_digest) {
+            (Some(pinned), _) => verify_digest(pinned, &top.bytes, &what),
+            (None, Some(header)) if validate_digest(header).is_ok() => {
+                verify_digest(header, &top.bytes, &what)
+            }
+            (None, _) => Ok(sha256_digest(&top.bytes)),
+        }
+    }
+
     /// Fetches a small blob (config) fully (at most `max` bytes), verifying its sha256.
     pub(crate) fn fetch_blob(&self, digest: &str, max: u64) -> Result<Vec<u8>, ArtifactError> {
         validate_digest(digest)?;
@@ -1366,6 +1380,13 @@ fn run_with_timeout(helper: &Path, server: &str) -> Result<(bool, Vec<u8>), Stri
         .join()
         .map_err(|_| "reading its output failed".to_string())?;
     Ok((status.success(), output))
+}
+
+/// The manifest digest (`sha256:…`) an image reference (`registry/repo:tag`) resolves to now,
+/// asking its registry; for a multi-platform image, the index's digest.
+pub fn resolve_digest(reference: &str, options: &OpenOptions) -> Result<String, ArtifactError> {
+    let parsed = RegistryReference::parse(reference)?;
+    RegistryClient::new(&parsed, options)?.top_digest()
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ enum Command {
     Config(commands::config::ConfigArgs),
     /// The misconfiguration checks and secret rules Moat runs.
     Checks(commands::checks::ChecksArgs),
+    /// Policy as code: evaluate manifests against Gatekeeper, ValidatingAdmissionPolicy and
+    /// built-in policies; run Gatekeeper test suites.
+    Policy(commands::policy::PolicyArgs),
     /// The advisory database: import data, show its state.
     Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args, cli.quiet),
         Command::Config(args) => commands::config::run(args, cli.quiet),
         Command::Checks(args) => commands::checks::run(args),
+        Command::Policy(args) => commands::policy::run(args, cli.quiet, cli.verbose > 0),
         Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };

@@ -68,16 +68,22 @@ pub struct Container<'a> {
 
 static NULL: Value = Value::Null;
 
+/// The JSON pointer of the pod (its `metadata` and `spec`) inside a workload of this API group
+/// and kind: `""` for a Pod, `/spec/template` for a Deployment, `None` for other kinds.
+pub fn pod_template_base(api_group: &str, kind: &str) -> Option<&'static str> {
+    if !WORKLOAD_GROUPS.contains(&api_group) {
+        return None;
+    }
+    POD_TEMPLATES
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .map(|(_, base)| *base)
+}
+
 /// The pod template of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 /// ReplicationController, Job, CronJob), or `None` for other kinds.
 pub fn pod_template(resource: &Resource) -> Option<PodTemplate<'_>> {
-    if !WORKLOAD_GROUPS.contains(&resource.api_group()) {
-        return None;
-    }
-    let base = POD_TEMPLATES
-        .iter()
-        .find(|(kind, _)| *kind == resource.kind)
-        .map(|(_, base)| *base)?;
+    let base = pod_template_base(resource.api_group(), &resource.kind)?;
     let spec = resource
         .get(&format!("{base}/spec"))
         .filter(|spec| spec.is_object())?;
