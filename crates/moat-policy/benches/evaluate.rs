@@ -79,5 +79,50 @@ fn evaluate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, evaluate);
+/// Every template and sample constraint of the shared Gatekeeper library plus restricted PSS,
+/// the set the admission load test serves.
+fn library(c: &mut Criterion) {
+    let root = moat_testkit::shared::shared_root().join("conformance/gatekeeper/general");
+    if !root.is_dir() {
+        eprintln!("skipping the library bench: {} is missing", root.display());
+        return;
+    }
+    let mut paths = vec![];
+    for entry in std::fs::read_dir(&root)
+        .expect("the library is readable")
+        .flatten()
+    {
+        let dir = entry.path();
+        if dir.join("template.yaml").is_file() {
+            paths.push(dir.join("template.yaml"));
+            let samples = std::fs::read_dir(dir.join("samples"))
+                .into_iter()
+                .flatten()
+                .flatten();
+            paths.extend(
+                samples
+                    .map(|s| s.path().join("constraint.yaml"))
+                    .filter(|p| p.is_file()),
+            );
+        }
+    }
+    let dir = tempfile_dir();
+    let pss = dir.join("restricted.yaml");
+    std::fs::write(&pss, RESTRICTED).expect("write");
+    paths.push(pss);
+    let set = PolicySet::load(&paths, Limits::default()).expect("the library loads");
+    let review = typical_pod();
+    let inventory = Inventory::new();
+    c.bench_function("whole Gatekeeper library + restricted PSS, typical pod", |b| {
+        b.iter(|| black_box(set.evaluate(black_box(&review), &inventory)))
+    });
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("moat-policy-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+criterion_group!(benches, evaluate, library);
 criterion_main!(benches);

@@ -11,6 +11,14 @@ pub struct Inventory {
     objects: Vec<Value>,
     gatekeeper: OnceLock<Value>,
     rego: OnceLock<regorus::Value>,
+    id: u64,
+}
+
+/// Source of inventory ids: every inventory content gets a number no other one had.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Inventory {
@@ -38,6 +46,7 @@ impl Inventory {
         self.objects.push(object);
         self.gatekeeper = OnceLock::new();
         self.rego = OnceLock::new();
+        self.id = fresh_id();
     }
 
     /// Whether it holds no objects.
@@ -98,6 +107,12 @@ impl Inventory {
 }
 
 impl Inventory {
+    /// A number that changes whenever the content does (0 for an empty inventory), so the
+    /// interpreter reloads its data only when needed.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// `{"inventory": ...}` as the Rego data document, converted once.
     pub(crate) fn rego_data(&self) -> &regorus::Value {
         self.rego

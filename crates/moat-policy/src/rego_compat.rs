@@ -331,6 +331,65 @@ fn shown(value: &regorus::Value, nested: bool) -> String {
     }
 }
 
+/// Whether some `sprintf("...", [...])` call has a literal format whose verb count differs from
+/// the number of elements of its literal argument array (OPA prints `%!v(MISSING)` or
+/// `%!(EXTRA ...)` there; the bytecode interpreter has no way to follow it). Calls whose format
+/// or arguments are not literals are not judged.
+pub(crate) fn has_mismatched_sprintf(source: &str) -> bool {
+    source.match_indices("sprintf(").any(|(at, call)| {
+        let rest = source[at + call.len()..].trim_start();
+        let Some(format_end) = rest.starts_with('"').then(|| string_end(rest.as_bytes(), 0)) else {
+            return false;
+        };
+        let Ok(format) = serde_json::from_str::<String>(&rest[..format_end]) else {
+            return false;
+        };
+        let verbs = format.matches('%').count() - 2 * format.matches("%%").count();
+        let Some(args) = rest[format_end..].trim_start().strip_prefix(',') else {
+            return false;
+        };
+        match literal_array_len(args.trim_start()) {
+            Some(count) => count != verbs,
+            None => false,
+        }
+    })
+}
+
+/// The number of top-level elements of the array literal `text` starts with.
+fn literal_array_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'[') {
+        return None;
+    }
+    let (mut depth, mut count, mut seen, mut i) = (0usize, 0usize, false, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'`' => {
+                seen = true;
+                i = string_end(bytes, i);
+                continue;
+            }
+            b'[' | b'(' | b'{' => depth += 1,
+            b']' | b')' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(count + usize::from(seen));
+                }
+            }
+            b',' if depth == 1 => {
+                count += 1;
+                seen = false;
+                i += 1;
+                continue;
+            }
+            c if !c.is_ascii_whitespace() && depth >= 1 => seen = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod sprintf_tests {
     use super::*;
@@ -360,6 +419,18 @@ mod sprintf_tests {
         );
         assert_eq!(go_sprintf("%v", &values(json!([1, 2]))), "1%!(EXTRA 2)");
         assert_eq!(go_sprintf("%.2f", &values(json!([1.5]))), "1.50");
+    }
+
+    #[test]
+    fn mismatched_literal_calls_are_found() {
+        assert!(has_mismatched_sprintf(
+            r#"msg := sprintf("%v %v <%v>", [a, f(b, c)])"#
+        ));
+        assert!(!has_mismatched_sprintf(
+            r#"msg := sprintf("%v %v, 100%%", [a, f(b, [c, d])])"#
+        ));
+        assert!(!has_mismatched_sprintf(r#"msg := sprintf("%v", ["a,b"])"#));
+        assert!(!has_mismatched_sprintf("msg := sprintf(fmt, args)"));
     }
 
     #[test]

@@ -291,11 +291,12 @@ impl PolicySet {
         for builtin in self.builtins.iter().filter(|b| !b.is_mutating()) {
             evaluation.violations.extend(builtin.evaluate(review, inventory));
         }
+        let input = gatekeeper::ReviewInput::new(review);
         for constraint in &self.constraints {
             let Some(template) = self.templates.get(constraint.kind()) else {
                 continue;
             };
-            match constraint.evaluate(template, review, inventory, &self.limits) {
+            match constraint.evaluate_input(template, &input, inventory, &self.limits) {
                 Ok(violations) => evaluation.violations.extend(violations),
                 Err(err) => evaluation.errors.push(err),
             }
@@ -341,7 +342,13 @@ fn read_path(path: &Path, documents: &mut Vec<Document>, errors: &mut Vec<Policy
             Err(err) => return errors.push(PolicyError::new(shown, 0, "-", format!("cannot list: {err}"))),
         };
         entries.sort();
-        for entry in entries {
+        // Hidden entries are skipped: a Kubernetes ConfigMap volume holds every file twice,
+        // under `..data/` and a `..<timestamp>/` directory.
+        let visible = entries.into_iter().filter(|e| {
+            !e.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        });
+        for entry in visible {
             if entry.is_dir() || is_policy_file(&entry) {
                 read_path(&entry, documents, errors);
             }

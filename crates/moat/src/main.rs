@@ -43,6 +43,8 @@ enum Command {
     /// Policy as code: evaluate manifests against Gatekeeper, ValidatingAdmissionPolicy and
     /// built-in policies; run Gatekeeper test suites.
     Policy(commands::policy::PolicyArgs),
+    /// The Kubernetes admission webhook: serve it, make its certificates, print its manifests.
+    Admission(commands::admission::AdmissionArgs),
     /// The advisory database: import data, show its state.
     Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Config(args) => commands::config::run(args, cli.quiet),
         Command::Checks(args) => commands::checks::run(args),
         Command::Policy(args) => commands::policy::run(args, cli.quiet, cli.verbose > 0),
+        Command::Admission(args) => commands::admission::run(args, cli.quiet),
         Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };

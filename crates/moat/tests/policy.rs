@@ -175,3 +175,49 @@ fn the_gatekeeper_library_suites_pass_through_the_cli() {
         "{stdout}"
     );
 }
+
+#[test]
+fn admission_certs_and_manifest_fit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let output = moat(&[
+        "admission",
+        "certs",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--namespace",
+        "guard",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ca = std::fs::read_to_string(certs.join("ca.crt")).unwrap();
+    let output = moat(&[
+        "admission",
+        "manifest",
+        "--certs",
+        certs.to_str().unwrap(),
+        "--namespace",
+        "guard",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for kind in [
+        "Deployment",
+        "Service",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ] {
+        assert!(text.contains(&format!("kind: {kind}")), "{kind} missing:\n{text}");
+    }
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(ca.as_bytes());
+    assert!(text.contains(&encoded), "the caBundle is the generated CA");
+    assert!(text.contains("namespace: guard"));
+}

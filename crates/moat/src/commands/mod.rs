@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod admission;
 pub mod checks;
 pub mod config;
 pub mod db;
