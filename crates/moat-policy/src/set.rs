@@ -399,12 +399,7 @@ fn read_text(path: &str, text: &str, documents: &mut Vec<Document>, errors: &mut
 pub fn read_objects(path: &str, text: &str) -> (Vec<(Value, u32)>, Vec<PolicyError>) {
     let (resources, problems) = manifest::load(path, text);
     if problems.is_empty() {
-        let objects = resources
-            .into_iter()
-            .map(|r| (r.line(), r.value))
-            .map(|(l, v)| (v, l))
-            .collect();
-        return (objects, Vec::new());
+        return (with_lines(resources), Vec::new());
     }
     if let Some(objects) = read_leniently(text) {
         return (objects, Vec::new());
@@ -413,12 +408,18 @@ pub fn read_objects(path: &str, text: &str) -> (Vec<(Value, u32)>, Vec<PolicyErr
         .into_iter()
         .map(|p| PolicyError::new(p.path, p.line, "-", p.message))
         .collect();
-    let objects = resources
+    (with_lines(resources), errors)
+}
+
+/// Each resource's object with the line it starts on.
+fn with_lines(resources: Vec<manifest::Resource>) -> Vec<(Value, u32)> {
+    resources
         .into_iter()
-        .map(|r| (r.line(), r.value))
-        .map(|(l, v)| (v, l))
-        .collect();
-    (objects, errors)
+        .map(|resource| {
+            let line = resource.line();
+            (resource.value, line)
+        })
+        .collect()
 }
 
 /// Every document as go-yaml would read it, or `None` when one of them is not valid YAML.

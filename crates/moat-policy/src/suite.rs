@@ -245,33 +245,26 @@ pub fn check_assertion(assertion: &Assertion, messages: &[&str]) -> Result<(), S
         .as_ref()
         .map(|m| format!(" matching {m:?}"))
         .unwrap_or_default();
-    let fail = |wanted: &str| {
-        Err(format!(
-            "got {matching} violations{about}, want {wanted} (messages: {messages:?})"
-        ))
+    let expect = |holds: bool, wanted: &str| {
+        if holds {
+            Ok(())
+        } else {
+            Err(format!(
+                "got {matching} violations{about}, want {wanted} (messages: {messages:?})"
+            ))
+        }
     };
     match &assertion.violations {
-        None => (matching > 0)
-            .then_some(())
-            .map_or_else(|| fail("at least 1"), Ok),
-        Some(Value::String(text)) if text == "yes" => (matching > 0)
-            .then_some(())
-            .map_or_else(|| fail("at least 1"), Ok),
-        Some(Value::String(text)) if text == "no" => {
-            (matching == 0).then_some(()).map_or_else(|| fail("0"), Ok)
-        }
-        Some(Value::Bool(true)) => (matching > 0)
-            .then_some(())
-            .map_or_else(|| fail("at least 1"), Ok),
-        Some(Value::Bool(false)) => (matching == 0).then_some(()).map_or_else(|| fail("0"), Ok),
+        None | Some(Value::Bool(true)) => expect(matching > 0, "at least 1"),
+        Some(Value::String(text)) if text == "yes" => expect(matching > 0, "at least 1"),
+        Some(Value::String(text)) if text == "no" => expect(matching == 0, "0"),
+        Some(Value::Bool(false)) => expect(matching == 0, "0"),
         Some(value) => {
             let wanted = value
                 .as_u64()
                 .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
                 .ok_or_else(|| format!("assertion violations {value} is not yes, no or a count"))?;
-            (matching as u64 == wanted)
-                .then_some(())
-                .map_or_else(|| fail(&wanted.to_string()), Ok)
+            expect(matching as u64 == wanted, &wanted.to_string())
         }
     }
 }
