@@ -32,4 +32,4 @@ pub use error::{EvalError, PolicyError};
 pub use inventory::Inventory;
 pub use limits::Limits;
 pub use review::{Gvk, Operation, Review, ReviewError, UserInfo};
-pub use set::{PolicyDocument, PolicySet, PolicySummary};
+pub use set::{policy_files, PolicyDocument, PolicySet, PolicySummary};

@@ -123,8 +123,8 @@ impl PolicySet {
     pub fn load(paths: &[PathBuf], limits: Limits) -> Result<PolicySet, Vec<PolicyError>> {
         let mut documents = Vec::new();
         let mut errors = Vec::new();
-        for path in paths {
-            read_path(path, &mut documents, &mut errors);
+        for file in policy_files(paths)? {
+            read_file(&file, &mut documents, &mut errors);
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -330,40 +330,63 @@ impl PolicySet {
     }
 }
 
-fn read_path(path: &Path, documents: &mut Vec<Document>, errors: &mut Vec<PolicyError>) {
-    let shown = path.display().to_string();
+/// The policy files under `paths`: files as given, and every `.yaml`, `.yml` and `.json` file
+/// below a directory, in name order. Hidden entries are skipped: a Kubernetes ConfigMap volume
+/// holds every file twice, under `..data/` and a `..<timestamp>/` directory.
+pub fn policy_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<PolicyError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        collect_files(path, &mut files, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>) {
+    let cannot = |what: &str, err: std::io::Error| {
+        PolicyError::new(
+            path.display().to_string(),
+            0,
+            "-",
+            format!("cannot {what}: {err}"),
+        )
+    };
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
-        Err(err) => return errors.push(PolicyError::new(shown, 0, "-", format!("cannot read: {err}"))),
+        Err(err) => return errors.push(cannot("read", err)),
     };
-    if metadata.is_dir() {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(err) => return errors.push(PolicyError::new(shown, 0, "-", format!("cannot list: {err}"))),
-        };
-        entries.sort();
-        // Hidden entries are skipped: a Kubernetes ConfigMap volume holds every file twice,
-        // under `..data/` and a `..<timestamp>/` directory.
-        let visible = entries.into_iter().filter(|e| {
-            !e.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        });
-        for entry in visible {
-            if entry.is_dir() || is_policy_file(&entry) {
-                read_path(&entry, documents, errors);
-            }
-        }
-        return;
+    if !metadata.is_dir() {
+        return files.push(path.to_path_buf());
     }
-    if metadata.len() > MAX_FILE_BYTES {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(err) => return errors.push(cannot("list", err)),
+    };
+    entries.sort();
+    let visible = entries.into_iter().filter(|e| {
+        !e.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
+    for entry in visible {
+        if entry.is_dir() || is_policy_file(&entry) {
+            collect_files(&entry, files, errors);
+        }
+    }
+}
+
+fn read_file(path: &Path, documents: &mut Vec<Document>, errors: &mut Vec<PolicyError>) {
+    let shown = path.display().to_string();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
         return errors.push(PolicyError::new(
             shown,
             0,
             "-",
-            format!(
-                "the file is {} bytes, over the limit of {MAX_FILE_BYTES}",
-                metadata.len()
-            ),
+            format!("the file is {size} bytes, over the limit of {MAX_FILE_BYTES}"),
         ));
     }
     match std::fs::read_to_string(path) {

@@ -147,34 +147,24 @@ fn run_manifest(args: &ManifestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The policy files a configuration names (directories expanded), for the policies ConfigMap.
+/// The policy files a configuration names, found the way the webhook finds them, for the
+/// policies ConfigMap (whose keys are file names, so two files of one name are refused).
 fn policy_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PolicyFile>> {
-    let mut files = Vec::new();
-    for path in paths {
-        let mut found = if path.is_dir() {
-            std::fs::read_dir(path)
-                .with_context(|| format!("listing {}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml" | "yml" | "json")
-                    )
-                })
-                .collect()
-        } else {
-            vec![path.clone()]
-        };
-        found.sort();
-        for file in found {
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push(PolicyFile { name, text });
+    let found = moat_policy::policy_files(paths).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the policy paths cannot be read:\n  {}", lines.join("\n  "))
+    })?;
+    let mut files: Vec<PolicyFile> = Vec::new();
+    for file in found {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if files.iter().any(|f| f.name == name) {
+            anyhow::bail!("two policy files are called {name}; a ConfigMap needs unique file names");
         }
+        files.push(PolicyFile { name, text });
     }
     Ok(files)
 }
