@@ -191,39 +191,64 @@ impl Match {
             .is_none_or(|pattern| glob_matches(pattern, &review.name))
     }
 
-    /// The object's labels, or on a DELETE or UPDATE the old object's, satisfy `labelSelector`.
     fn labels_match(&self, review: &Review) -> bool {
-        if self.label_selector.is_null() {
-            return true;
-        }
-        let matches = |object: &Value| {
-            label_selector_matches(&self.label_selector, &crate::review::labels_of(object)).unwrap_or(false)
-        };
-        matches(&review.object) || review.old_object.as_ref().is_some_and(matches)
+        object_selector_matches(&self.label_selector, review)
     }
 
     fn namespace_labels_match(&self, review: &Review, inventory: &Inventory) -> bool {
-        if self.namespace_selector.is_null() {
-            return true;
-        }
-        let labels = if review.kind.kind == "Namespace" && review.kind.group.is_empty() {
-            review.labels()
-        } else if review.namespace.is_empty() {
-            return true;
-        } else {
-            inventory
-                .namespace(&review.namespace)
-                .map(crate::review::labels_of)
-                .unwrap_or_default()
-        };
-        label_selector_matches(&self.namespace_selector, &labels).unwrap_or(false)
+        namespace_selector_matches(&self.namespace_selector, review, inventory)
+    }
+}
+
+/// Whether the object's labels, or on a DELETE or UPDATE the old object's, satisfy `selector`
+/// (Gatekeeper's `labelSelector`, a binding's `objectSelector`); null matches everything.
+pub(crate) fn object_selector_matches(selector: &Value, review: &Review) -> bool {
+    if selector.is_null() {
+        return true;
+    }
+    let matches =
+        |object: &Value| label_selector_matches(selector, &crate::review::labels_of(object)).unwrap_or(false);
+    matches(&review.object) || review.old_object.as_ref().is_some_and(matches)
+}
+
+/// Whether a `namespaceSelector` holds: for namespaced objects on the namespace's labels (from
+/// the inventory; an unknown namespace has none), for a Namespace on its own labels; other
+/// cluster-scoped objects always match. Null matches everything.
+pub(crate) fn namespace_selector_matches(selector: &Value, review: &Review, inventory: &Inventory) -> bool {
+    if selector.is_null() {
+        return true;
+    }
+    let labels = if is_namespace(review) {
+        crate::review::labels_of(new_or_old(review))
+    } else if review.namespace.is_empty() {
+        return true;
+    } else {
+        inventory
+            .namespace(&review.namespace)
+            .map(crate::review::labels_of)
+            .unwrap_or_default()
+    };
+    label_selector_matches(selector, &labels).unwrap_or(false)
+}
+
+/// Whether the reviewed object is a core `Namespace`.
+pub(crate) fn is_namespace(review: &Review) -> bool {
+    review.kind.kind == "Namespace" && review.kind.group.is_empty()
+}
+
+/// The object, or the old object when there is no new one (a DELETE).
+pub(crate) fn new_or_old(review: &Review) -> &Value {
+    if review.object.is_null() {
+        review.old_object.as_ref().unwrap_or(&review.object)
+    } else {
+        &review.object
     }
 }
 
 /// The namespace an object is in, or its own name for a Namespace; `None` for other
 /// cluster-scoped objects.
 fn own_namespace(review: &Review) -> Option<&str> {
-    if review.kind.kind == "Namespace" && review.kind.group.is_empty() {
+    if is_namespace(review) {
         Some(review.name.as_str())
     } else if review.namespace.is_empty() {
         None

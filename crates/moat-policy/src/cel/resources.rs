@@ -2,8 +2,7 @@
 //! applies to: resource rules, excluded resource rules, namespace and object selectors.
 //! `matchPolicy` is ignored: requests are matched as sent.
 
-use crate::matching::label_selector_matches;
-use crate::review::labels_of;
+use crate::matching::{label_selector_matches, namespace_selector_matches, object_selector_matches};
 use crate::{Inventory, Operation, Review};
 use serde_json::{json, Map, Value};
 
@@ -84,47 +83,12 @@ impl MatchResources {
             && self.object_matches(review)
     }
 
-    /// `namespaceSelector` applies to namespaced requests (the namespace's labels, from the
-    /// inventory; an unknown namespace has none) and to Namespaces themselves (their own labels);
-    /// other cluster-scoped requests always match it.
     fn namespace_matches(&self, review: &Review, inventory: &Inventory) -> bool {
-        if self.namespace_selector.is_null() {
-            return true;
-        }
-        let labels = if is_namespace(review) {
-            labels_of(old_or_new(review))
-        } else if review.namespace.is_empty() {
-            return true;
-        } else {
-            inventory
-                .namespace(&review.namespace)
-                .map(labels_of)
-                .unwrap_or_default()
-        };
-        label_selector_matches(&self.namespace_selector, &labels).unwrap_or(false)
+        namespace_selector_matches(&self.namespace_selector, review, inventory)
     }
 
-    /// `objectSelector` matches when the object's or the old object's labels satisfy it.
     fn object_matches(&self, review: &Review) -> bool {
-        if self.object_selector.is_null() {
-            return true;
-        }
-        let matches = |object: &Value| {
-            label_selector_matches(&self.object_selector, &labels_of(object)).unwrap_or(false)
-        };
-        matches(&review.object) || review.old_object.as_ref().is_some_and(matches)
-    }
-}
-
-fn is_namespace(review: &Review) -> bool {
-    review.kind.kind == "Namespace" && review.kind.group.is_empty()
-}
-
-fn old_or_new(review: &Review) -> &Value {
-    if review.object.is_null() {
-        review.old_object.as_ref().unwrap_or(&review.object)
-    } else {
-        &review.object
+        object_selector_matches(&self.object_selector, review)
     }
 }
 
