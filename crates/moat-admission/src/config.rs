@@ -172,14 +172,12 @@ impl Exemptions {
 /// A name, or a name with a `*` at its start, its end or both (`moat-*`, `*-system`,
 /// `*test*`, `*`).
 ///
-/// Written by hand rather than with a glob crate: only a leading and a trailing `*` are
-/// meaningful for Kubernetes names, and a full glob syntax (`?`, `[...]`) would accept
-/// patterns the documentation does not promise.
+/// Matched like the namespaces of a Gatekeeper `match` (moat-policy's `glob_matches`), not with
+/// a glob crate: a full glob syntax (`?`, `[...]`) would accept patterns the documentation does
+/// not promise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamePattern {
     text: String,
-    leading_star: bool,
-    trailing_star: bool,
 }
 
 impl NamePattern {
@@ -198,21 +196,12 @@ impl NamePattern {
         }
         Ok(NamePattern {
             text: text.to_string(),
-            leading_star,
-            trailing_star,
         })
     }
 
-    /// Whether `name` matches.
+    /// Whether `name` matches, with the wildcard rules of Gatekeeper's `match`.
     pub fn matches(&self, name: &str) -> bool {
-        let core =
-            &self.text[usize::from(self.leading_star)..self.text.len() - usize::from(self.trailing_star)];
-        match (self.leading_star, self.trailing_star) {
-            (false, false) => name == core,
-            (false, true) => name.starts_with(core),
-            (true, false) => name.ends_with(core),
-            (true, true) => name.contains(core),
-        }
+        moat_policy::matching::glob_matches(&self.text, name)
     }
 }
 

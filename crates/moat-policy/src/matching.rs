@@ -58,10 +58,13 @@ fn expression_matches(expression: &Value, labels: &Map<String, Value>) -> Result
 }
 
 /// Gatekeeper's wildcard for names and namespaces: exact, or a `*` at the start or end
-/// (`kube-*`, `*-system`), or `*` alone.
+/// (`kube-*`, `*-system`), at both (`*-tmp-*`, anywhere in the name), or `*` alone.
 pub fn glob_matches(pattern: &str, name: &str) -> bool {
     if pattern == "*" {
         return true;
+    }
+    if let Some(middle) = pattern.strip_prefix('*').and_then(|p| p.strip_suffix('*')) {
+        return name.contains(middle);
     }
     if let Some(prefix) = pattern.strip_suffix('*') {
         return name.starts_with(prefix);
@@ -317,5 +320,6 @@ mod tests {
         assert!(!rule.matches(&deployment, &inventory));
         assert!(Match::parse(Some(&json!({"scope": "Everywhere"}))).is_err());
         assert!(glob_matches("*-system", "kube-system") && !glob_matches("kube", "kube-system"));
+        assert!(glob_matches("*-tmp-*", "ci-tmp-42") && !glob_matches("*-tmp-*", "ci-42"));
     }
 }
