@@ -331,8 +331,9 @@ impl PolicySet {
 }
 
 /// The policy files under `paths`: files as given, and every `.yaml`, `.yml` and `.json` file
-/// below a directory, in name order. Hidden entries are skipped: a Kubernetes ConfigMap volume
-/// holds every file twice, under `..data/` and a `..<timestamp>/` directory.
+/// below a directory, in name order. Hidden entries and links to directories are skipped: a
+/// Kubernetes ConfigMap volume holds every file twice, under `..data/` and a `..<timestamp>/`
+/// directory, and a link could lead back up the tree.
 pub fn policy_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<PolicyError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -372,10 +373,18 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyE
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
     });
     for entry in visible {
+        if is_symlinked_dir(&entry) {
+            continue;
+        }
         if entry.is_dir() || is_policy_file(&entry) {
             collect_files(&entry, files, errors);
         }
     }
+}
+
+/// A symbolic link to a directory, which walks never follow (a link to an ancestor would loop).
+pub(crate) fn is_symlinked_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && path.is_dir()
 }
 
 fn read_file(path: &Path, documents: &mut Vec<Document>, errors: &mut Vec<PolicyError>) {

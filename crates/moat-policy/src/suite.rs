@@ -131,6 +131,9 @@ pub fn find_suites(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
         })?;
         for entry in entries.filter_map(Result::ok) {
             let entry = entry.path();
+            if crate::set::is_symlinked_dir(&entry) {
+                continue;
+            }
             if entry.is_dir() {
                 pending.push(entry);
             } else if entry

@@ -194,3 +194,22 @@ fn hostile_objects_are_refused_before_any_policy_runs() {
         evaluation.errors
     );
 }
+
+#[test]
+fn policy_directories_skip_hidden_entries_and_links_to_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("..data")).unwrap();
+    std::fs::write(policies.join("restricted.yaml"), RESTRICTED).unwrap();
+    std::fs::write(policies.join("..data/restricted.yaml"), RESTRICTED).unwrap();
+    std::os::unix::fs::symlink(&policies, policies.join("loop")).unwrap();
+    let files = moat_policy::policy_files(std::slice::from_ref(&policies)).unwrap();
+    assert_eq!(files, vec![policies.join("restricted.yaml")]);
+    assert_eq!(
+        PolicySet::load(&[policies], Limits::default())
+            .unwrap()
+            .summary()
+            .builtins,
+        1
+    );
+}

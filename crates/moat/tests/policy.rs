@@ -221,3 +221,34 @@ fn admission_certs_and_manifest_fit_together() {
     assert!(text.contains(&encoded), "the caBundle is the generated CA");
     assert!(text.contains("namespace: guard"));
 }
+
+#[test]
+fn a_manifest_directory_is_walked_without_following_symlink_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("apps/web");
+    std::fs::create_dir_all(&nested).unwrap();
+    write(&nested, "pod.yaml", PRIVILEGED_POD);
+    write(dir.path(), "notes.txt", "not a manifest");
+    std::os::unix::fs::symlink(dir.path(), nested.join("loop")).unwrap();
+    let output = moat(&[
+        "policy",
+        "eval",
+        "--pss",
+        "baseline",
+        "-q",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.matches("DENY").count(),
+        1,
+        "the pod is evaluated once: {stdout}"
+    );
+    assert!(stdout.contains("apps/web/pod.yaml:11:"), "{stdout}");
+}

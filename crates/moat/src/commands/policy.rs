@@ -4,6 +4,7 @@
 use crate::output::write_atomically;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use moat_artifact::{walk_directory, EntryKind, Limits as WalkLimits};
 use moat_misconfig::kubernetes::manifest;
 use moat_policy::builtin::BuiltinPolicy;
 use moat_policy::suite::{self, SuiteResult};
@@ -125,7 +126,7 @@ fn run_eval(args: &EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut placed = Vec::new();
     let mut problems = Vec::new();
     let mut objects = 0;
-    for file in manifest_files(&args.manifests)? {
+    for file in manifest_files(&args.manifests, quiet)? {
         objects += evaluate_file(&file, &policies, &inventory, &mut placed, &mut problems)?;
     }
     if !quiet {
@@ -161,30 +162,35 @@ fn load_policies(args: &EvalArgs) -> anyhow::Result<PolicySet> {
     Ok(policies)
 }
 
-/// The manifest files under `paths`, directories walked in name order.
-fn manifest_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+/// The manifest files under `paths`, directories walked in name order the way `moat config`
+/// walks them (symlinks never followed out of the tree); unreadable entries are warned about.
+fn manifest_files(paths: &[PathBuf], quiet: bool) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if !path.is_dir() {
             files.push(path.clone());
             continue;
         }
-        let mut pending = vec![path.clone()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-                let entry = entry?.path();
-                if entry.is_dir() {
-                    pending.push(entry);
-                } else if matches!(
-                    entry.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml" | "json")
-                ) {
-                    files.push(entry);
-                }
+        let mut found = Vec::new();
+        let mut visit = |entry: &mut moat_artifact::Entry<'_>| {
+            let relative = entry.path().trim_start_matches('/');
+            let is_manifest = [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| relative.ends_with(ext));
+            if matches!(entry.kind(), EntryKind::File) && is_manifest {
+                found.push(path.join(relative));
             }
-        }
+            Ok(())
+        };
+        let mut warn = |entry: &str, message: &str| {
+            if !quiet {
+                eprintln!("moat: warning: {}{entry}: {message}", path.display());
+            }
+        };
+        walk_directory(path, &WalkLimits::default(), &mut visit, &mut warn)
+            .with_context(|| format!("walking {}", path.display()))?;
+        files.extend(found);
     }
-    files.sort();
     Ok(files)
 }
 
