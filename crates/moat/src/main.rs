@@ -45,6 +45,8 @@ enum Command {
     Policy(commands::policy::PolicyArgs),
     /// The Kubernetes admission webhook: serve it, make its certificates, print its manifests.
     Admission(commands::admission::AdmissionArgs),
+    /// Runtime rules (Falco's rule format): validate rule files.
+    Rules(commands::rules::RulesArgs),
     /// The advisory database: import data, show its state.
     Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Checks(args) => commands::checks::run(args),
         Command::Policy(args) => commands::policy::run(args, cli.quiet, cli.verbose > 0),
         Command::Admission(args) => commands::admission::run(args, cli.quiet),
+        Command::Rules(args) => commands::rules::run(args, cli.quiet),
         Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };

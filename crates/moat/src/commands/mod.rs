@@ -4,6 +4,7 @@ pub mod checks;
 pub mod config;
 pub mod db;
 pub mod policy;
+pub mod rules;
 pub mod sbom;
 pub mod scan;
 pub mod version;
