@@ -19,7 +19,7 @@ pub mod output;
 pub mod ruleset;
 
 pub use ast::{CmpOp, Expr, FieldExpr, Operand, Transformer};
-pub use condition::Condition;
+pub use condition::{Condition, Scratch};
 pub use event::{Event, FieldValue};
 pub use output::Output;
 pub use ruleset::{LoadErrors, Priority, Rule, RuleError, Ruleset, RulesetBuilder, SkippedRule};

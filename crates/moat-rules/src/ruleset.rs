@@ -8,8 +8,8 @@
 //! [`fields`](crate::fields) catalogue. Every problem found is reported, each naming its file,
 //! line and item.
 
-use crate::ast::{CmpOp, Expr, Operand};
-use crate::condition::{self, Condition};
+use crate::ast::{CmpOp, Expr, FieldExpr, Operand};
+use crate::condition::{self, Condition, Scratch, Source};
 use crate::event::Event;
 use crate::fields;
 use crate::load::{
@@ -17,7 +17,9 @@ use crate::load::{
     PluginRequirement, RuleItem,
 };
 use crate::output::Output;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -180,8 +182,15 @@ pub struct SkippedRule {
 pub struct Ruleset {
     rules: Vec<Rule>,
     by_name: HashMap<String, usize>,
-    by_event_type: HashMap<String, Vec<usize>>,
+    /// Rules by event type, each with its condition specialised to that type (its
+    /// `evt.type` tests decided). FxHash: the key is hashed for every event, and event
+    /// type names come from rule files, not from anyone able to choose colliding keys.
+    by_event_type: FxHashMap<String, Vec<(usize, Condition)>>,
     any_event_type: Vec<usize>,
+    /// Every distinct field any rule reads, numbered: one event's cache has one slot each.
+    sources: Vec<Source>,
+    /// Per rule: its condition's field indexes mapped to slots of `sources`.
+    rule_slots: Vec<Vec<u32>>,
     warnings: Vec<Warning>,
     skipped: Vec<SkippedRule>,
     required_plugins: Vec<PluginRequirement>,
@@ -272,24 +281,60 @@ impl Ruleset {
 
     /// The enabled rules whose condition matches `event`, in load order. Only the rules that
     /// can match the event's type are evaluated.
+    ///
+    /// Each field is extracted at most once per event, however many rules read it. Uses a
+    /// per-thread [`Scratch`]; [`Ruleset::matching_with`] takes one from the caller instead.
     pub fn matching(&self, event: &dyn Event) -> Vec<&Rule> {
+        thread_local! {
+            static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+        }
+        let mut matched = Vec::new();
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.matching_with(event, &mut scratch, |rule| matched.push(rule)),
+            // Only when an event's field extraction itself matches events on this thread.
+            Err(_) => self.matching_with(event, &mut Scratch::new(), |rule| matched.push(rule)),
+        });
+        matched
+    }
+
+    /// Calls `on_match` with each enabled rule whose condition matches `event`, in load
+    /// order (the rules [`Ruleset::matching`] returns). The field cache lives in `scratch`,
+    /// whose buffers are reused from event to event; each field is extracted at most once
+    /// for the event.
+    pub fn matching_with<'r>(
+        &'r self,
+        event: &dyn Event,
+        scratch: &mut Scratch,
+        mut on_match: impl FnMut(&'r Rule),
+    ) {
         let typed = self
             .by_event_type
             .get(event.event_type())
             .map_or(&[][..], Vec::as_slice);
-        merge_sorted(typed, &self.any_event_type)
-            .map(|index| &self.rules[index])
-            .filter(|rule| rule.enabled && rule.condition.matches(event))
-            .collect()
+        let mut cache = scratch.begin(event, &self.sources);
+        for (index, condition) in merge_sorted(typed, &self.any_event_type) {
+            let rule = &self.rules[index];
+            let condition = condition.unwrap_or(&rule.condition);
+            if rule.enabled && condition.matches_in(&mut cache, &self.rule_slots[index]) {
+                on_match(rule);
+            }
+        }
     }
 }
 
-/// The union of two ascending index lists, ascending.
-fn merge_sorted<'a>(left: &'a [usize], right: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
-    let mut left = left.iter().copied().peekable();
-    let mut right = right.iter().copied().peekable();
+/// The union of the typed rules (with their specialised conditions) and the untyped
+/// rules (whose own condition applies), by ascending rule index.
+fn merge_sorted<'a>(
+    typed: &'a [(usize, Condition)],
+    untyped: &'a [usize],
+) -> impl Iterator<Item = (usize, Option<&'a Condition>)> + 'a {
+    let mut left = typed
+        .iter()
+        .map(|(index, condition)| (*index, Some(condition)))
+        .peekable();
+    let mut right = untyped.iter().map(|&index| (index, None)).peekable();
     std::iter::from_fn(move || match (left.peek(), right.peek()) {
-        (Some(&l), Some(&r)) if l <= r => left.next(),
+        (Some(l), Some(r)) if l.0 <= r.0 => left.next(),
         (Some(_), Some(_)) => right.next(),
         (Some(_), None) => left.next(),
         (None, _) => right.next(),
@@ -537,8 +582,10 @@ impl Collector {
         let mut ruleset = Ruleset {
             rules: Vec::new(),
             by_name: HashMap::new(),
-            by_event_type: HashMap::new(),
+            by_event_type: FxHashMap::default(),
             any_event_type: Vec::new(),
+            sources: Vec::new(),
+            rule_slots: Vec::new(),
             warnings: std::mem::take(&mut self.warnings),
             skipped: Vec::new(),
             required_plugins: std::mem::take(&mut self.required_plugins),
@@ -582,10 +629,16 @@ impl Ruleset {
 
     fn add(&mut self, rule: Rule, warn_evttypes: bool, item: &str) {
         let index = self.rules.len();
+        let slots = self.field_slots(rule.condition.fields_used());
+        self.rule_slots.push(slots);
         match rule.condition.event_types() {
             Some(types) => {
                 for event_type in types {
-                    self.by_event_type.entry(event_type).or_default().push(index);
+                    let condition = rule.condition.for_event_type(&event_type);
+                    self.by_event_type
+                        .entry(event_type)
+                        .or_default()
+                        .push((index, condition));
                 }
             }
             None => {
@@ -604,6 +657,26 @@ impl Ruleset {
         }
         self.by_name.insert(rule.name.clone(), index);
         self.rules.push(rule);
+    }
+}
+
+impl Ruleset {
+    /// The shared cache slots of `fields`, numbering those not seen in earlier rules.
+    fn field_slots(&mut self, fields: &[FieldExpr]) -> Vec<u32> {
+        fields
+            .iter()
+            .map(|field| {
+                let source = Source::of(field);
+                let slot = match self.sources.iter().position(|known| *known == source) {
+                    Some(slot) => slot,
+                    None => {
+                        self.sources.push(source);
+                        self.sources.len() - 1
+                    }
+                };
+                slot as u32
+            })
+            .collect()
     }
 }
 

@@ -353,6 +353,52 @@ fn pmatch_is_a_path_prefix_match() {
 }
 
 #[test]
+fn long_pmatch_lists_match_the_same_paths_as_short_ones() {
+    let long = cond("fd.name pmatch (/etc, /usr/lib/, /var/run, /, /opt/app/, /srv)");
+    let rooted = cond("fd.name pmatch (/etc, /usr/lib/, /var/run, /srv)");
+    let m = |c: &Condition, path: &str| c.matches(&TestEvent::new("open").s("fd.name", path));
+    for path in ["/etc", "/etc/passwd", "/usr/lib/x.so", "/var/run/a/b", "/srv"] {
+        assert!(m(&rooted, path), "{path}");
+        assert!(m(&long, path), "{path}");
+    }
+    for path in ["/etcx", "/usr/libexec", "/var/etc", "relative/etc", "", "/srvx/a"] {
+        assert!(!m(&rooted, path), "{path}");
+    }
+    assert!(m(&long, "/anything/below/root"), "`/` is every absolute path");
+    assert!(!m(&long, "relative"), "`/` is not a prefix of a relative path");
+}
+
+#[test]
+fn long_in_lists_match_exactly_and_numbers_still_compare_as_numbers() {
+    let names = cond("proc.name in (sh, bash, zsh, dash, ksh)");
+    let m = |c: &Condition, value: &str| c.matches(&TestEvent::new("execve").s("proc.name", value));
+    assert!(m(&names, "bash"));
+    assert!(m(&names, "ksh"));
+    assert!(!m(&names, "bas"));
+    assert!(!m(&names, "fish"));
+    let args = cond("evt.arg.flags in (10, 20, 30, 40, x)");
+    let flags = |value: &str| args.matches(&TestEvent::new("open").s("evt.arg[flags]", value));
+    assert!(
+        flags("010"),
+        "a numeric item equals the same number written otherwise"
+    );
+    assert!(flags("x"));
+    assert!(!flags("50"));
+    let caps = |items: &[&str]| TestEvent::new("capset").with("thread.cap_effective", list(items));
+    let any = cond("thread.cap_effective intersects (A, B, C, D)");
+    let all = cond("thread.cap_effective in (A, B, C, D)");
+    assert!(any.matches(&caps(&["Z", "C"])));
+    assert!(
+        !all.matches(&caps(&["Z", "C"])),
+        "`in` on a list field needs every element"
+    );
+    assert!(all.matches(&caps(&["D", "A"])));
+    let ancestors = cond("proc.aname in (a, b, c, d)");
+    let e = TestEvent::new("execve").with("proc.aname", list(&["z", "c"]));
+    assert!(ancestors.matches(&e), "any ancestor in the list");
+}
+
+#[test]
 fn byte_operators_take_hex() {
     let e = TestEvent::new("write").with(
         "evt.buffer",

@@ -2,7 +2,7 @@
 //! the event-type index and output rendering.
 
 use moat_rules::ruleset::{LoadErrors, Priority, Rule, Ruleset, RulesetBuilder, ENGINE_VERSION};
-use moat_rules::{Event, FieldExpr, FieldValue};
+use moat_rules::{Event, FieldExpr, FieldValue, Scratch};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -406,4 +406,163 @@ fn quoted_list_items_lose_their_quotes_as_in_a_condition() {
     assert_eq!(fires("my app"), 1);
     assert_eq!(fires("plain"), 1);
     assert_eq!(fires("\"my app\""), 0);
+}
+
+/// A [`MapEvent`] that counts how often each field (`name` or `name[arg]`) is extracted.
+struct CountingEvent {
+    inner: MapEvent,
+    extracted: std::cell::RefCell<HashMap<String, usize>>,
+}
+
+impl CountingEvent {
+    fn new(event_type: &str, fields: &[(&str, &str)]) -> CountingEvent {
+        CountingEvent {
+            inner: MapEvent::new(event_type, fields),
+            extracted: Default::default(),
+        }
+    }
+
+    fn extracted(&self, key: &str) -> usize {
+        self.extracted.borrow().get(key).copied().unwrap_or(0)
+    }
+}
+
+impl Event for CountingEvent {
+    fn event_type(&self) -> &str {
+        self.inner.event_type()
+    }
+
+    fn field(&self, field: &FieldExpr) -> Option<FieldValue<'_>> {
+        let key = match &field.arg {
+            Some(arg) => format!("{}[{arg}]", field.name),
+            None => field.name.clone(),
+        };
+        *self.extracted.borrow_mut().entry(key).or_default() += 1;
+        self.inner.field(field)
+    }
+}
+
+const SHARED_FIELDS: &str = r#"
+- macro: in_container
+  condition: container.id != host
+- rule: Shell in container
+  desc: d
+  condition: evt.type = execve and in_container and proc.name in (sh, bash)
+  output: o
+  priority: notice
+- rule: Editor in container
+  desc: d
+  condition: evt.type = execve and in_container and proc.name = vim
+  output: o
+  priority: notice
+- rule: Any process in container
+  desc: d
+  condition: in_container and proc.name exists and tolower(proc.name) != zsh and not proc.aname[2] = sshd
+  output: o
+  priority: notice
+"#;
+
+#[test]
+fn each_field_is_extracted_once_per_event_across_rules() {
+    let ruleset = load(SHARED_FIELDS);
+    let bash = CountingEvent::new("execve", &[("container.id", "c1"), ("proc.name", "bash")]);
+    assert_eq!(
+        names(&ruleset.matching(&bash)),
+        vec!["Shell in container", "Any process in container"]
+    );
+    assert_eq!(bash.extracted("container.id"), 1, "read by three rules");
+    assert_eq!(
+        bash.extracted("proc.name"),
+        1,
+        "read by three rules, once transformed"
+    );
+    assert_eq!(bash.extracted("proc.aname[2]"), 1);
+    assert_eq!(
+        bash.extracted("evt.type"),
+        0,
+        "the event type is not a field extraction"
+    );
+    // Matching the same event again extracts afresh: nothing is kept between calls.
+    ruleset.matching(&bash);
+    assert_eq!(bash.extracted("container.id"), 2);
+}
+
+#[test]
+fn a_reused_scratch_never_carries_values_to_the_next_event() {
+    let ruleset = load(SHARED_FIELDS);
+    let mut scratch = Scratch::new();
+    let mut matched = |event: &CountingEvent| {
+        let mut names = Vec::new();
+        ruleset.matching_with(event, &mut scratch, |rule| names.push(rule.name.clone()));
+        names
+    };
+    let vim = CountingEvent::new("execve", &[("container.id", "c1"), ("proc.name", "vim")]);
+    let host = CountingEvent::new("execve", &[("container.id", "host"), ("proc.name", "sh")]);
+    let sh = CountingEvent::new("execve", &[("container.id", "c2"), ("proc.name", "sh")]);
+    assert_eq!(
+        matched(&vim),
+        vec!["Editor in container", "Any process in container"]
+    );
+    assert!(matched(&host).is_empty());
+    assert_eq!(
+        matched(&sh),
+        vec!["Shell in container", "Any process in container"]
+    );
+    for event in [&vim, &host, &sh] {
+        assert_eq!(event.extracted("container.id"), 1);
+    }
+    assert_eq!(
+        host.extracted("proc.name"),
+        0,
+        "no rule got past the container test"
+    );
+    assert_eq!(sh.extracted("proc.name"), 1);
+}
+
+const TYPE_TESTS: &str = r#"
+- rule: Open a or exec b
+  desc: d
+  condition: (evt.type = open and fd.name = a) or (evt.type = execve and proc.name = b)
+  output: o
+  priority: notice
+- rule: Exec but not open
+  desc: d
+  condition: evt.type in (open, execve) and not evt.type = open and proc.name exists
+  output: o
+  priority: notice
+- rule: Transformed type
+  desc: d
+  condition: evt.type in (open, connect) and toupper(evt.type) = OPEN
+  output: o
+  priority: notice
+- rule: Any type
+  desc: d
+  condition: proc.name = b or evt.type startswith conn
+  output: o
+  priority: notice
+"#;
+
+#[test]
+fn the_index_matches_exactly_what_each_condition_matches() {
+    let ruleset = load(TYPE_TESTS);
+    let fields: &[(&str, &str)] = &[("fd.name", "a"), ("proc.name", "b")];
+    for event_type in ["open", "execve", "connect", "close"] {
+        let event = MapEvent::new(event_type, fields);
+        let expected: Vec<String> = ruleset
+            .rules()
+            .iter()
+            .filter(|rule| rule.condition.matches(&event))
+            .map(|rule| rule.name.clone())
+            .collect();
+        assert_eq!(names(&ruleset.matching(&event)), expected, "{event_type}");
+    }
+    let open = MapEvent::new("open", fields);
+    assert_eq!(
+        names(&ruleset.matching(&open)),
+        vec!["Open a or exec b", "Transformed type", "Any type"]
+    );
+    let execve = MapEvent::new("execve", &[("fd.name", "a"), ("proc.name", "c")]);
+    assert_eq!(names(&ruleset.matching(&execve)), vec!["Exec but not open"]);
+    let connect = MapEvent::new("connect", &[]);
+    assert_eq!(names(&ruleset.matching(&connect)), vec!["Any type"]);
 }

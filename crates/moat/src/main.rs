@@ -47,6 +47,8 @@ enum Command {
     Admission(commands::admission::AdmissionArgs),
     /// Runtime rules (Falco's rule format): validate rule files.
     Rules(commands::rules::RulesArgs),
+    /// Runtime detection: match recorded kernel events against rules.
+    Runtime(commands::runtime::RuntimeArgs),
     /// The advisory database: import data, show its state.
     Db(commands::db::DbArgs),
     /// Version ordering per ecosystem: check Moat against conformance vectors.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => commands::policy::run(args, cli.quiet, cli.verbose > 0),
         Command::Admission(args) => commands::admission::run(args, cli.quiet),
         Command::Rules(args) => commands::rules::run(args, cli.quiet),
+        Command::Runtime(args) => commands::runtime::run(args, cli.quiet),
         Command::Db(args) => commands::db::run(args, cli.quiet),
         Command::Version(args) => commands::version::run(args, cli.quiet),
     };

@@ -1,11 +1,13 @@
 //! Checking a resolved expression against the field catalogue and turning it into a tree
 //! that evaluates quickly: numbers parsed, patterns compiled, fields numbered for caching.
 
+use super::eval::{self, Source};
 use super::{evttype, CompileError};
 use crate::ast::{CmpOp, Expr, FieldExpr, Operand, Transformer};
 use crate::fields::{self, FieldKind};
 use globset::{GlobBuilder, GlobMatcher};
 use regex::{Regex, RegexBuilder};
+use rustc_hash::FxHashSet;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -20,6 +22,10 @@ pub struct Condition {
     /// Distinct fields read (name and argument, no transformers), in first-use order.
     pub(super) fields: Vec<FieldExpr>,
     pub(super) types: Option<BTreeSet<String>>,
+    /// Where each of `fields` is read from, for standalone evaluation.
+    pub(super) sources: Vec<Source>,
+    /// The identity map from `fields` to `sources`.
+    pub(super) own_slots: Vec<u32>,
 }
 
 impl Condition {
@@ -33,6 +39,53 @@ impl Condition {
     /// including those in `val(…)`, in order of first use.
     pub fn fields_used(&self) -> &[FieldExpr] {
         &self.fields
+    }
+
+    /// The condition for events of type `event_type` only: its `evt.type` tests (without
+    /// transformers) replaced by their outcome and the constants folded away. It matches
+    /// an event of that type exactly when `self` does.
+    pub(crate) fn for_event_type(&self, event_type: &str) -> Condition {
+        Condition {
+            root: self.fold_event_type(&self.root, event_type),
+            ..self.clone()
+        }
+    }
+
+    fn fold_event_type(&self, node: &Node, event_type: &str) -> Node {
+        let is_type =
+            |slot: &Slot| slot.transformers.is_empty() && self.sources[slot.index] == Source::EventType;
+        match node {
+            Node::And(items) => self.fold_items(items, event_type, true),
+            Node::Or(items) => self.fold_items(items, event_type, false),
+            Node::Not(inner) => match self.fold_event_type(inner, event_type) {
+                Node::Const(b) => Node::Const(!b),
+                other => Node::Not(Box::new(other)),
+            },
+            Node::Exists(slot) if is_type(slot) => Node::Const(true),
+            Node::Compare { left, test } if is_type(left) && !matches!(test, Test::Field(..)) => {
+                Node::Const(eval::check_event_type(event_type, left.kind, test))
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Folds the operands of `and` (`all`) or `or`: operands equal to the neutral
+    /// constant go, one equal to the other constant decides.
+    fn fold_items(&self, items: &[Node], event_type: &str, all: bool) -> Node {
+        let mut kept = Vec::with_capacity(items.len());
+        for item in items {
+            match self.fold_event_type(item, event_type) {
+                Node::Const(b) if b == all => {}
+                Node::Const(b) => return Node::Const(b),
+                other => kept.push(other),
+            }
+        }
+        match kept.len() {
+            0 => Node::Const(all),
+            1 => kept.pop().unwrap_or(Node::Const(all)),
+            _ if all => Node::And(kept),
+            _ => Node::Or(kept),
+        }
     }
 }
 
@@ -68,10 +121,49 @@ pub(super) enum Test {
     BStartsWith(Vec<u8>),
     Glob(Box<GlobMatcher>),
     Regex(Box<Regex>),
-    PMatch(Vec<String>),
-    In(Vec<Lit>),
-    Intersects(Vec<Lit>),
+    PMatch(Prefixes),
+    In(LitSet),
+    Intersects(LitSet),
     Field(CmpOp, Slot),
+}
+
+/// Lists at least this long are looked up by hash rather than scanned.
+const HASHED_LIST_MIN: usize = 4;
+
+/// The values of an `in` or `intersects` list, with a hash set of their texts when a text
+/// value can be looked up in it exactly (the list is long, and no item also reads as a
+/// number, which would make `"010"` equal `10`).
+#[derive(Debug, Clone)]
+pub(super) struct LitSet {
+    pub(super) lits: Vec<Lit>,
+    pub(super) texts: Option<FxHashSet<String>>,
+}
+
+impl LitSet {
+    fn new(lits: Vec<Lit>) -> LitSet {
+        let exact = lits.len() >= HASHED_LIST_MIN && lits.iter().all(|lit| lit.num.is_none());
+        let texts = exact.then(|| lits.iter().map(|lit| lit.text.clone()).collect());
+        LitSet { lits, texts }
+    }
+}
+
+/// The prefixes of a `pmatch` list, without their trailing `/`, and as a hash set when the
+/// list is long (a path is then checked by looking up each of its ancestors).
+#[derive(Debug, Clone)]
+pub(super) struct Prefixes {
+    pub(super) list: Vec<String>,
+    pub(super) set: Option<FxHashSet<String>>,
+}
+
+impl Prefixes {
+    fn new(items: &[String]) -> Prefixes {
+        let list: Vec<String> = items
+            .iter()
+            .map(|item| item.strip_suffix('/').unwrap_or(item).to_string())
+            .collect();
+        let set = (list.len() >= HASHED_LIST_MIN).then(|| list.iter().cloned().collect());
+        Prefixes { list, set }
+    }
 }
 
 /// A literal value with its readings for the field's kind.
@@ -122,10 +214,14 @@ pub(super) fn compile(expr: &Expr) -> Result<Condition, CompileError> {
     let mut compiler = Compiler { fields: Vec::new() };
     let root = compiler.node(expr)?;
     let types = evttype::may_match(expr).0.finite();
+    let sources = compiler.fields.iter().map(Source::of).collect();
+    let own_slots = (0..compiler.fields.len() as u32).collect();
     Ok(Condition {
         root,
         fields: compiler.fields,
         types,
+        sources,
+        own_slots,
     })
 }
 
@@ -212,9 +308,9 @@ impl Compiler {
                 .collect()
         };
         Ok(match op {
-            CmpOp::PMatch => Test::PMatch(items.to_vec()),
-            CmpOp::In => Test::In(lits()?),
-            _ => Test::Intersects(lits()?),
+            CmpOp::PMatch => Test::PMatch(Prefixes::new(items)),
+            CmpOp::In => Test::In(LitSet::new(lits()?)),
+            _ => Test::Intersects(LitSet::new(lits()?)),
         })
     }
 

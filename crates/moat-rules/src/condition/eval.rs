@@ -1,7 +1,7 @@
 //! Evaluating a compiled condition against one event, extracting each field at most once
 //! and only when the evaluation reaches it.
 
-use super::compile::{Condition, Lit, Node, Slot, Test};
+use super::compile::{Condition, Lit, LitSet, Node, Prefixes, Slot, Test};
 use crate::ast::{CmpOp, FieldExpr, Transformer};
 use crate::event::{Event, FieldValue};
 use crate::fields::FieldKind;
@@ -9,53 +9,159 @@ use base64::Engine as _;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-/// Field values extracted so far in one evaluation: `None` when not yet extracted.
-struct Cache<'e> {
-    event: &'e dyn Event,
-    fields: &'e [FieldExpr],
-    values: Vec<Option<Option<FieldValue<'e>>>>,
+/// Where a field's value comes from, decided once when a condition or ruleset is built
+/// (so that evaluation never compares field names).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Source {
+    /// `evt.type`: [`Event::event_type`].
+    EventType,
+    /// Any other field: [`Event::field`].
+    Field(FieldExpr),
 }
 
-impl<'e> Cache<'e> {
-    fn load(&mut self, index: usize) {
-        if self.values[index].is_none() {
-            let field = &self.fields[index];
-            let value = if field.name == "evt.type" && field.arg.is_none() {
-                Some(FieldValue::Str(Cow::Borrowed(self.event.event_type())))
-            } else {
-                self.event.field(field)
-            };
-            self.values[index] = Some(value);
+impl Source {
+    /// The source of a raw field (name and argument, no transformers).
+    pub(crate) fn of(field: &FieldExpr) -> Source {
+        if field.name == "evt.type" && field.arg.is_none() {
+            Source::EventType
+        } else {
+            Source::Field(field.clone())
         }
     }
+}
 
-    /// The slot's value after transformers; the field must have been loaded.
-    fn get(&self, slot: &Slot) -> Option<Cow<'_, FieldValue<'e>>> {
-        let raw = self.values[slot.index].as_ref()?.as_ref()?;
+/// Memory reused from one event to the next while matching: which field slots have been
+/// extracted for the current event, and the buffer their values live in.
+///
+/// Values borrow from the event, so they are dropped when the event's evaluation ends; only
+/// the buffers are kept. One `Scratch` can serve any number of rulesets and conditions.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Per field slot: the epoch it was last extracted in, and its place in `values`.
+    loaded: Vec<(u32, u32)>,
+    /// The current event's number; slots stamped with another epoch are not loaded.
+    epoch: u32,
+    /// The value buffer, always empty between events.
+    values: Vec<Option<FieldValue<'static>>>,
+}
+
+impl Scratch {
+    /// A scratch with no buffers yet.
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+
+    /// Starts one event's evaluation over the field slots `sources`.
+    pub(crate) fn begin<'e, 's>(
+        &'s mut self,
+        event: &'e dyn Event,
+        sources: &'s [Source],
+    ) -> EventCache<'e, 's> {
+        if self.loaded.len() < sources.len() {
+            self.loaded.resize(sources.len(), (0, 0));
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.loaded.fill((0, 0));
+            self.epoch = 1;
+        }
+        let values = recycle(std::mem::take(&mut self.values));
+        EventCache {
+            event,
+            sources,
+            scratch: self,
+            values,
+        }
+    }
+}
+
+/// Empties `values` and gives its allocation a new lifetime. Standard library collection
+/// of a mapped `into_iter` reuses the allocation when the element layout is the same, so
+/// this does not allocate: it is how the buffer survives events without unsafe code.
+fn recycle<'a, 'b>(mut values: Vec<Option<FieldValue<'a>>>) -> Vec<Option<FieldValue<'b>>> {
+    values.clear();
+    values.into_iter().map(|_| None).collect()
+}
+
+/// The fields extracted from one event so far, shared by every condition evaluated on it.
+pub(crate) struct EventCache<'e, 's> {
+    event: &'e dyn Event,
+    sources: &'s [Source],
+    scratch: &'s mut Scratch,
+    values: Vec<Option<FieldValue<'e>>>,
+}
+
+impl<'e> EventCache<'e, '_> {
+    /// Extracts slot `slot` unless it already was for this event.
+    fn load(&mut self, slot: usize) {
+        let epoch = self.scratch.epoch;
+        if self.scratch.loaded[slot].0 == epoch {
+            return;
+        }
+        let value = match &self.sources[slot] {
+            Source::EventType => Some(FieldValue::Str(Cow::Borrowed(self.event.event_type()))),
+            Source::Field(field) => self.event.field(field),
+        };
+        self.scratch.loaded[slot] = (epoch, self.values.len() as u32);
+        self.values.push(value);
+    }
+
+    /// The value of a loaded slot (`None` when the event has none).
+    fn value(&self, slot: usize) -> Option<&FieldValue<'e>> {
+        let place = self.scratch.loaded[slot].1 as usize;
+        self.values[place].as_ref()
+    }
+}
+
+impl Drop for EventCache<'_, '_> {
+    fn drop(&mut self) {
+        self.scratch.values = recycle(std::mem::take(&mut self.values));
+    }
+}
+
+/// One condition's view of the event cache: its field indexes mapped to shared slots.
+struct Cache<'c, 'e, 's> {
+    shared: &'c mut EventCache<'e, 's>,
+    slots: &'c [u32],
+}
+
+impl<'e> Cache<'_, 'e, '_> {
+    fn load(&mut self, index: usize) {
+        self.shared.load(self.slots[index] as usize);
+    }
+
+    /// Calls `f` with the slot's value after transformers (`None` when it has no value);
+    /// the field must have been loaded. Untransformed values are not copied.
+    fn with_value<R>(&self, slot: &Slot, f: impl FnOnce(&FieldValue<'e>) -> R) -> Option<R> {
+        let raw = self.shared.value(self.slots[slot.index] as usize)?;
         if slot.transformers.is_empty() {
-            return Some(Cow::Borrowed(raw));
+            return Some(f(raw));
         }
         let mut value = raw.clone();
         for transformer in &slot.transformers {
             value = transform(value, *transformer)?;
         }
-        Some(Cow::Owned(value))
+        Some(f(&value))
     }
 }
 
 impl Condition {
     /// True when the event satisfies the condition.
     pub fn matches(&self, event: &dyn Event) -> bool {
-        let mut cache = Cache {
-            event,
-            fields: &self.fields,
-            values: vec![None; self.fields.len()],
-        };
+        let mut scratch = Scratch::new();
+        let mut cache = scratch.begin(event, &self.sources);
+        self.matches_in(&mut cache, &self.own_slots)
+    }
+
+    /// Evaluates against an event cache shared with other conditions; `slots` maps this
+    /// condition's field indexes ([`Condition::fields_used`]) to the cache's slots.
+    pub(crate) fn matches_in(&self, shared: &mut EventCache<'_, '_>, slots: &[u32]) -> bool {
+        let mut cache = Cache { shared, slots };
         eval(&self.root, &mut cache)
     }
 }
 
-fn eval(node: &Node, cache: &mut Cache<'_>) -> bool {
+fn eval(node: &Node, cache: &mut Cache<'_, '_, '_>) -> bool {
     match node {
         Node::And(items) => items.iter().all(|item| eval(item, cache)),
         Node::Or(items) => items.iter().any(|item| eval(item, cache)),
@@ -63,25 +169,25 @@ fn eval(node: &Node, cache: &mut Cache<'_>) -> bool {
         Node::Const(b) => *b,
         Node::Exists(slot) => {
             cache.load(slot.index);
-            cache.get(slot).is_some_and(|v| has_value(&v))
+            cache.with_value(slot, has_value).unwrap_or(false)
         }
         Node::Compare { left, test } => {
             cache.load(left.index);
             if let Test::Field(_, right) = test {
                 cache.load(right.index);
             }
-            let Some(value) = cache.get(left) else {
-                return false;
-            };
-            if !has_value(&value) {
-                return false;
-            }
-            match test {
-                Test::Field(op, right) => cache
-                    .get(right)
-                    .is_some_and(|other| compare_fields(&value, *op, &other)),
-                _ => check(&value, left.kind, test),
-            }
+            let cache = &*cache;
+            cache
+                .with_value(left, |value| {
+                    has_value(value)
+                        && match test {
+                            Test::Field(op, right) => cache
+                                .with_value(right, |other| compare_fields(value, *op, other))
+                                .unwrap_or(false),
+                            _ => check(value, left.kind, test),
+                        }
+                })
+                .unwrap_or(false)
         }
     }
 }
@@ -123,6 +229,11 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The outcome of `test` on `evt.type` for events of type `event_type`.
+pub(super) fn check_event_type(event_type: &str, kind: FieldKind, test: &Test) -> bool {
+    check(&FieldValue::Str(Cow::Borrowed(event_type)), kind, test)
+}
+
 fn check(value: &FieldValue<'_>, kind: FieldKind, test: &Test) -> bool {
     if let FieldValue::List(items) = value {
         return check_list(items, kind, test);
@@ -133,7 +244,7 @@ fn check(value: &FieldValue<'_>, kind: FieldKind, test: &Test) -> bool {
         Test::Order(op, lit) => number(value)
             .zip(lit.num)
             .is_some_and(|(a, b)| ordered(a.cmp(&b), *op)),
-        Test::In(lits) | Test::Intersects(lits) => lits.iter().any(|lit| equals(value, lit)),
+        Test::In(set) | Test::Intersects(set) => in_set(value, set),
         Test::BContains(needle) => bytes(value).is_some_and(|b| find(&b, needle)),
         Test::BStartsWith(prefix) => bytes(value).is_some_and(|b| b.starts_with(prefix)),
         _ => text(value).is_some_and(|t| check_text(&t, test)),
@@ -162,14 +273,36 @@ fn check_text(value: &str, test: &Test) -> bool {
         Test::EndsWith(suffix) => value.ends_with(suffix.as_str()),
         Test::Glob(glob) => glob.is_match(value),
         Test::Regex(regex) => regex.is_match(value),
-        Test::PMatch(prefixes) => prefixes.iter().any(|p| path_prefix(p, value)),
+        Test::PMatch(prefixes) => pmatch(prefixes, value),
         _ => false,
     }
 }
 
-/// `/etc` matches `/etc` and `/etc/passwd` but not `/etcx`.
+/// True when `value` equals an item of the list.
+fn in_set(value: &FieldValue<'_>, set: &LitSet) -> bool {
+    match (value, &set.texts) {
+        (FieldValue::Str(s), Some(texts)) => texts.contains(s.as_ref()),
+        _ => set.lits.iter().any(|lit| equals(value, lit)),
+    }
+}
+
+/// True when one of the prefixes is `path` or a directory above it: with a set, `path`
+/// and each of its ancestors (the text before each `/`) is looked up.
+fn pmatch(prefixes: &Prefixes, path: &str) -> bool {
+    match &prefixes.set {
+        Some(set) => {
+            set.contains(path)
+                || path
+                    .bytes()
+                    .enumerate()
+                    .any(|(i, byte)| byte == b'/' && set.contains(&path[..i]))
+        }
+        None => prefixes.list.iter().any(|prefix| path_prefix(prefix, path)),
+    }
+}
+
+/// `/etc` matches `/etc` and `/etc/passwd` but not `/etcx` (`prefix` has no trailing `/`).
 fn path_prefix(prefix: &str, path: &str) -> bool {
-    let prefix = prefix.strip_suffix('/').unwrap_or(prefix);
     match path.strip_prefix(prefix) {
         Some(rest) => rest.is_empty() || rest.starts_with('/'),
         None => false,

@@ -22,6 +22,8 @@ mod evttype;
 mod parser;
 
 pub use compile::Condition;
+pub use eval::Scratch;
+pub(crate) use eval::Source;
 
 use crate::ast::Expr;
 

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod policy;
 pub mod rules;
+pub mod runtime;
 pub mod sbom;
 pub mod scan;
 pub mod version;

@@ -1,0 +1,95 @@
+//! `moat runtime replay`: Falco-format rules over a recording of runtime events (JSON lines),
+//! printing an alert per matching rule as Falco's JSON output does.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use moat_rules::{Priority, Ruleset};
+use moat_runtime::{replay, Alert, RecordingReader};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `moat runtime`.
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    #[command(subcommand)]
+    pub command: RuntimeCommand,
+}
+
+/// What to do at runtime.
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Match a recording of events (JSON lines) against rules; print the alerts as JSON lines.
+    Replay(ReplayArgs),
+}
+
+/// Arguments of `moat runtime replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording: one event per line, as JSON.
+    pub recording: PathBuf,
+    /// Rule files in Falco's format, in load order.
+    #[arg(long = "rules", short = 'r', required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Only alerts at or above this priority (emergency … debug).
+    #[arg(long, default_value = "debug", value_parser = parse_priority)]
+    pub min_priority: Priority,
+    /// Write the alerts here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_priority(text: &str) -> Result<Priority, String> {
+    text.parse::<Priority>().map_err(|_| {
+        format!("unknown priority {text:?}: one of emergency, alert, critical, error, warning, notice, informational, debug")
+    })
+}
+
+/// Runs `moat runtime`.
+pub fn run(args: &RuntimeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        RuntimeCommand::Replay(replay_args) => run_replay(replay_args, quiet),
+    }
+}
+
+fn run_replay(args: &ReplayArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let rules = Ruleset::load(&args.rules).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let file =
+        File::open(&args.recording).with_context(|| format!("opening {}", args.recording.display()))?;
+    let events = RecordingReader::new(BufReader::new(file));
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut write_error = None;
+    let mut shown = 0u64;
+    let stats = replay(events, &rules, |alert: Alert| {
+        if write_error.is_some() || alert.priority < args.min_priority {
+            return;
+        }
+        shown += 1;
+        let written = serde_json::to_writer(&mut out, &alert)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out));
+        if let Err(err) = written {
+            write_error = Some(err);
+        }
+    })
+    .with_context(|| format!("reading {}", args.recording.display()))?;
+    if let Some(err) = write_error {
+        return Err(err).context("writing the alerts");
+    }
+    out.flush().context("writing the alerts")?;
+    if !quiet {
+        eprintln!(
+            "{} events, {} alerts ({shown} at or above {})",
+            stats.events,
+            stats.alerts,
+            args.min_priority.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
