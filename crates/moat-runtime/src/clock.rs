@@ -1,71 +1,34 @@
-//! Timestamps (ns since the epoch) as the UTC strings Falco prints.
-//!
-//! Written by hand: converting days to a civil date is a few lines, and the crate's
-//! dependencies are kept to the rule engine and serde.
+//! Timestamps (ns since the epoch) as the UTC strings Falco prints. The calendar date comes
+//! from moat-core's [`format_date`], shared with every other timestamp Moat writes.
 
-/// A UTC date and time split into parts.
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u64,
-    minute: u64,
-    second: u64,
-    nanos: u64,
-}
+use moat_core::time::format_date;
 
-fn civil(ts: u64) -> Civil {
-    let secs = ts / 1_000_000_000;
-    let days = (secs / 86_400) as i64;
-    let of_day = secs % 86_400;
-    let (year, month, day) = date_from_days(days);
-    Civil {
-        year,
-        month,
-        day,
-        hour: of_day / 3600,
-        minute: of_day % 3600 / 60,
-        second: of_day % 60,
-        nanos: ts % 1_000_000_000,
-    }
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn date_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// `HH:MM:SS.nnnnnnnnn` (`evt.time`).
 pub(crate) fn time_ns(ts: u64) -> String {
-    let c = civil(ts);
-    format!("{:02}:{:02}:{:02}.{:09}", c.hour, c.minute, c.second, c.nanos)
+    format!("{}.{:09}", time_s(ts), ts % NANOS_PER_SECOND)
 }
 
 /// `HH:MM:SS` (`evt.time.s`).
 pub(crate) fn time_s(ts: u64) -> String {
-    let c = civil(ts);
-    format!("{:02}:{:02}:{:02}", c.hour, c.minute, c.second)
+    let of_day = ts / NANOS_PER_SECOND % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
 }
 
 /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (`evt.datetime`).
 pub(crate) fn datetime(ts: u64) -> String {
-    let c = civil(ts);
-    format!("{:04}-{:02}-{:02} {}", c.year, c.month, c.day, time_ns(ts))
+    format!("{} {}", format_date(ts / NANOS_PER_SECOND), time_ns(ts))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (`evt.time.iso8601`, the alert `time`).
 pub(crate) fn iso8601(ts: u64) -> String {
-    let c = civil(ts);
-    format!("{:04}-{:02}-{:02}T{}Z", c.year, c.month, c.day, time_ns(ts))
+    format!("{}T{}Z", format_date(ts / NANOS_PER_SECOND), time_ns(ts))
 }
 
 #[cfg(test)]
