@@ -142,4 +142,18 @@ fn a_broken_recording_is_reported_with_its_line() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("line 2"), "{stderr}");
     assert!(stderr.contains("events.jsonl"), "{stderr}");
+
+    // With -o, a replay that fails leaves no partial alerts file.
+    let alerts = dir.path().join("alerts.jsonl");
+    let output = moat(&[
+        "runtime",
+        "replay",
+        "-o",
+        alerts.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        recording.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!alerts.exists(), "a partial alerts file was left behind");
 }

@@ -1,12 +1,13 @@
 //! `moat runtime replay`: Falco-format rules over a recording of runtime events (JSON lines),
 //! printing an alert per matching rule as Falco's JSON output does.
 
+use crate::output::write_atomically;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use moat_rules::{Priority, Ruleset};
 use moat_runtime::{replay, Alert, RecordingReader};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,32 +59,25 @@ fn run_replay(args: &ReplayArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let file =
         File::open(&args.recording).with_context(|| format!("opening {}", args.recording.display()))?;
     let events = RecordingReader::new(BufReader::new(file));
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    let mut write_error = None;
-    let mut shown = 0u64;
-    let stats = replay(events, &rules, |alert: Alert| {
-        if write_error.is_some() || alert.priority < args.min_priority {
-            return;
-        }
-        shown += 1;
-        let written = serde_json::to_writer(&mut out, &alert)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out));
-        if let Err(err) = written {
-            write_error = Some(err);
-        }
-    })
-    .with_context(|| format!("reading {}", args.recording.display()))?;
-    if let Some(err) = write_error {
-        return Err(err).context("writing the alerts");
-    }
-    out.flush().context("writing the alerts")?;
-    if !quiet {
+    let mut summary = None;
+    write_atomically(args.output.as_deref(), |out| {
+        let mut written: std::io::Result<()> = Ok(());
+        let mut shown = 0u64;
+        let stats = replay(events, &rules, |alert: Alert| {
+            if written.is_err() || alert.priority < args.min_priority {
+                return;
+            }
+            shown += 1;
+            written = serde_json::to_writer(&mut *out, &alert)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out));
+        })
+        .with_context(|| format!("reading {}", args.recording.display()))?;
+        written.context("writing the alerts")?;
+        summary = Some((stats, shown));
+        Ok(())
+    })?;
+    if let (false, Some((stats, shown))) = (quiet, summary) {
         eprintln!(
             "{} events, {} alerts ({shown} at or above {})",
             stats.events,
