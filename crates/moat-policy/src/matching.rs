@@ -96,6 +96,20 @@ enum Scope {
     Namespaced,
 }
 
+/// The optional list of strings at `object.key` (absent or null: empty); errors name the field
+/// as `path.key`.
+pub(crate) fn string_list(object: &Value, key: &str, path: &str) -> Result<Vec<String>, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("{path}.{key} must be a list of strings")),
+        Some(_) => Err(format!("{path}.{key} must be a list")),
+    }
+}
+
 impl Match {
     /// Reads `spec.match` (absent or null: everything matches).
     pub fn parse(value: Option<&Value>) -> Result<Match, String> {
@@ -103,17 +117,7 @@ impl Match {
             return Ok(Match::default());
         };
         let object = value.as_object().ok_or("match must be an object")?;
-        let strings = |key: &str| -> Result<Vec<String>, String> {
-            match object.get(key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|item| item.as_str().map(str::to_string))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or(format!("match.{key} must be a list of strings")),
-                Some(_) => Err(format!("match.{key} must be a list")),
-            }
-        };
+        let strings = |key: &str| string_list(value, key, "match");
         let mut kinds = Vec::new();
         if let Some(list) = object.get("kinds").filter(|v| !v.is_null()) {
             for entry in list.as_array().ok_or("match.kinds must be a list")? {

@@ -107,17 +107,7 @@ fn rules(value: &Value, key: &str, path: &str) -> Result<Vec<ResourceRule>, Stri
 
 impl ResourceRule {
     fn parse(item: &Value, path: &str) -> Result<ResourceRule, String> {
-        let strings = |key: &str| -> Result<Vec<String>, String> {
-            match item.get(key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(values)) => values
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| format!("{path}.{key} must be a list of strings")),
-                Some(_) => Err(format!("{path}.{key} must be a list")),
-            }
-        };
+        let strings = |key: &str| crate::matching::string_list(item, key, path);
         let scope = match item.get("scope").and_then(Value::as_str) {
             None | Some("*") => Scope::All,
             Some("Cluster") => Scope::Cluster,
