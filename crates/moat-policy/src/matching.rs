@@ -88,12 +88,35 @@ pub struct Match {
     name: Option<String>,
 }
 
+/// Which objects a `scope` admits: `*`, `Cluster` (cluster-scoped) or `Namespaced`, as
+/// Gatekeeper's `match.scope` and Kubernetes' resource rules both write it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     #[default]
     All,
     Cluster,
     Namespaced,
+}
+
+impl Scope {
+    /// Reads a `scope` value (absent: `*`); `None` when it is none of the three.
+    pub(crate) fn parse(value: Option<&str>) -> Option<Scope> {
+        match value {
+            None | Some("*") => Some(Scope::All),
+            Some("Cluster") => Some(Scope::Cluster),
+            Some("Namespaced") => Some(Scope::Namespaced),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether an object in `namespace` (empty: cluster-scoped) is in scope.
+    pub(crate) fn admits(self, namespace: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Cluster => namespace.is_empty(),
+            Scope::Namespaced => !namespace.is_empty(),
+        }
+    }
 }
 
 /// The optional list of strings at `object.key` (absent or null: empty); errors name the field
@@ -131,12 +154,9 @@ impl Match {
                 kinds.push((field("apiGroups"), field("kinds")));
             }
         }
-        let scope = match object.get("scope").and_then(Value::as_str) {
-            None | Some("*") => Scope::All,
-            Some("Cluster") => Scope::Cluster,
-            Some("Namespaced") => Scope::Namespaced,
-            Some(other) => return Err(format!("unknown match.scope {other:?}")),
-        };
+        let scope_text = object.get("scope").and_then(Value::as_str);
+        let scope = Scope::parse(scope_text)
+            .ok_or_else(|| format!("unknown match.scope {:?}", scope_text.unwrap_or_default()))?;
         for key in ["labelSelector", "namespaceSelector"] {
             if let Some(selector) = object.get(key) {
                 label_selector_matches(selector, &Map::new()).map_err(|e| format!("match.{key}: {e}"))?;
@@ -175,11 +195,7 @@ impl Match {
     }
 
     fn scope_matches(&self, review: &Review) -> bool {
-        match self.scope {
-            Scope::All => true,
-            Scope::Cluster => review.namespace.is_empty(),
-            Scope::Namespaced => !review.namespace.is_empty(),
-        }
+        self.scope.admits(&review.namespace)
     }
 
     /// `namespaces` and `excludedNamespaces` apply to namespaced objects and to Namespaces

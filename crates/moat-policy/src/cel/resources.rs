@@ -2,7 +2,9 @@
 //! applies to: resource rules, excluded resource rules, namespace and object selectors.
 //! `matchPolicy` is ignored: requests are matched as sent.
 
-use crate::matching::{label_selector_matches, namespace_selector_matches, object_selector_matches};
+use crate::matching::{
+    label_selector_matches, namespace_selector_matches, object_selector_matches, string_list, Scope,
+};
 use crate::{Inventory, Operation, Review};
 use serde_json::{json, Map, Value};
 
@@ -15,14 +17,6 @@ struct ResourceRule {
     resources: Vec<String>,
     resource_names: Vec<String>,
     scope: Scope,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Scope {
-    #[default]
-    All,
-    Cluster,
-    Namespaced,
 }
 
 /// A `MatchResources`.
@@ -107,13 +101,14 @@ fn rules(value: &Value, key: &str, path: &str) -> Result<Vec<ResourceRule>, Stri
 
 impl ResourceRule {
     fn parse(item: &Value, path: &str) -> Result<ResourceRule, String> {
-        let strings = |key: &str| crate::matching::string_list(item, key, path);
-        let scope = match item.get("scope").and_then(Value::as_str) {
-            None | Some("*") => Scope::All,
-            Some("Cluster") => Scope::Cluster,
-            Some("Namespaced") => Scope::Namespaced,
-            Some(other) => return Err(format!("{path}.scope {other:?} is not *, Cluster or Namespaced")),
-        };
+        let strings = |key: &str| string_list(item, key, path);
+        let scope_text = item.get("scope").and_then(Value::as_str);
+        let scope = Scope::parse(scope_text).ok_or_else(|| {
+            format!(
+                "{path}.scope {:?} is not *, Cluster or Namespaced",
+                scope_text.unwrap_or_default()
+            )
+        })?;
         Ok(ResourceRule {
             api_groups: strings("apiGroups")?,
             api_versions: strings("apiVersions")?,
@@ -132,11 +127,7 @@ impl ResourceRule {
             let (resource, sub) = entry.split_once('/').unwrap_or((entry, ""));
             (resource == "*" || resource == target.resource) && (sub == "*" || sub == target.sub_resource)
         });
-        let scope = match self.scope {
-            Scope::All => true,
-            Scope::Cluster => target.namespace.is_empty(),
-            Scope::Namespaced => !target.namespace.is_empty(),
-        };
+        let scope = self.scope.admits(target.namespace);
         listed(&self.api_groups, &target.group)
             && listed(&self.api_versions, &target.version)
             && listed(&self.operations, target.operation.as_str())
