@@ -1345,13 +1345,7 @@ fn query_helper(helper: &Path, server: &str) -> Result<Option<Credentials>, Stri
 
 /// Runs `helper get` with `server` on stdin; returns (exited successfully, bounded stdout).
 fn run_with_timeout(helper: &Path, server: &str) -> Result<(bool, Vec<u8>), String> {
-    let mut child = Command::new(helper)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start: {e}"))?;
+    let mut child = start_helper(helper)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading stdin closes the pipe: its exit status tells the rest.
         let _ = stdin.write_all(server.as_bytes());
@@ -1380,6 +1374,29 @@ fn run_with_timeout(helper: &Path, server: &str) -> Result<(bool, Vec<u8>), Stri
         .join()
         .map_err(|_| "reading its output failed".to_string())?;
     Ok((status.success(), output))
+}
+
+/// Starts `helper get`. A helper file still open for writing somewhere (just installed, or held
+/// for an instant by another thread's fork before its exec) refuses to execute with "text file
+/// busy"; that passes within milliseconds, so the start is tried a few times before failing.
+fn start_helper(helper: &Path) -> Result<std::process::Child, String> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        let started = Command::new(helper)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        match started {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.map_err(|e| format!("cannot start: {e}")),
+        }
+    }
 }
 
 /// The manifest digest (`sha256:…`) an image reference (`registry/repo:tag`) resolves to now,
@@ -1829,7 +1846,8 @@ mod tests {
         );
         assert!(matches!(query_helper(&none, "x"), Ok(None)));
         let broken = write_helper(dir.path(), "broken", "#!/bin/sh\necho 'boom'\nexit 3\n");
-        assert!(query_helper(&broken, "x").is_err_and(|m| m.contains("boom")));
+        let failure = query_helper(&broken, "x");
+        assert!(failure.as_ref().is_err_and(|m| m.contains("boom")), "{failure:?}");
 
         assert_eq!(
             find_on_path("docker-credential-echo", dir.path().as_os_str()),
