@@ -6,11 +6,13 @@
 #![warn(missing_docs)]
 
 mod clock;
+pub mod container;
 mod errno;
 pub mod event;
 mod fields;
 pub mod record;
 pub mod replay;
+pub mod source;
 
 pub use event::{
     Arg, ArgValue, Args, Container, Direction, Endpoint, Fd, FdKind, FdSummary, Mount, Pod, Process,
