@@ -50,3 +50,11 @@ pub trait ContainerRuntime {
     /// Describes container `id` (full or short); `Ok(None)` when the runtime does not know it.
     fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeApiError>;
 }
+
+/// Finds the container a process runs in.
+pub trait Attribution {
+    /// The container of process `pid`, given the name of its cgroup leaf directory when the
+    /// event source read it (otherwise the implementation reads `/proc/<pid>/cgroup`);
+    /// `None` for a process on the host.
+    fn container_of(&mut self, pid: u32, cgroup_leaf: Option<&str>) -> Option<std::sync::Arc<ContainerInfo>>;
+}
