@@ -5,6 +5,8 @@
 //! life-cycle step, before the process table, fd tables and container attribution of
 //! [`crate::state`] make them into [`RuntimeEvent`](crate::RuntimeEvent)s for the rules.
 
+pub mod ebpf;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
