@@ -22,6 +22,7 @@
 #define ADDR_LEN 128
 #define ARGS_LEN 1024
 #define CGROUP_LEN 128
+#define EXE_NAME_LEN 64
 #define NO_ARG 0xff
 
 #define KIND_SYSCALL 1
@@ -41,9 +42,26 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 } __attribute__((preserve_access_index));
 
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+} __attribute__((preserve_access_index));
+
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	struct file *exe_file;
 } __attribute__((preserve_access_index));
 
 struct task_struct {
@@ -111,6 +129,11 @@ struct proc_event {
 	char filename[PATH_LEN];
 	char cgroup[CGROUP_LEN];
 	char args[ARGS_LEN];
+	__s32 exe_name_len;
+	__u32 pad;
+	// The executable's own file name (its dentry): `memfd:NAME` for a memfd, whatever path
+	// the exec was given (`/proc/self/fd/3`).
+	char exe_name[EXE_NAME_LEN];
 };
 
 struct inflight {
@@ -303,6 +326,9 @@ static __always_inline struct proc_event *reserve_proc_event(__u32 kind)
 	e->cgroup_len = 0;
 	e->cgroup[0] = 0;
 	e->args_len = 0;
+	e->exe_name_len = 0;
+	e->pad = 0;
+	e->exe_name[0] = 0;
 	return e;
 }
 
@@ -334,6 +360,9 @@ int moat_exec(struct sched_exec_ctx *ctx)
 	__u32 offset = ctx->filename_loc & 0xffff;
 	e->filename_len = bpf_probe_read_kernel_str(e->filename, PATH_LEN, (void *)ctx + offset);
 	read_cgroup(e, task);
+	const unsigned char *exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+	if (exe_name)
+		e->exe_name_len = bpf_probe_read_kernel_str(e->exe_name, EXE_NAME_LEN, exe_name);
 	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
 	if (end > start) {

@@ -31,6 +31,13 @@ pub(crate) fn iso8601(ts: u64) -> String {
     format!("{}T{}Z", format_date(ts / NANOS_PER_SECOND), time_ns(ts))
 }
 
+/// Now, in ns since the epoch (0 if the clock is before it).
+pub(crate) fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

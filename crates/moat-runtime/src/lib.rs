@@ -5,14 +5,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agent;
 mod clock;
 pub mod container;
+pub mod detect;
 mod errno;
 pub mod event;
 mod fields;
 pub mod record;
 pub mod replay;
+pub mod respond;
 pub mod source;
+pub mod state;
 
 pub use event::{
     Arg, ArgValue, Args, Container, Direction, Endpoint, Fd, FdKind, FdSummary, Mount, Pod, Process,

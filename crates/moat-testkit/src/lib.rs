@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod podman;
 pub mod registry;
 pub mod schema;
 pub mod shared;

@@ -2,9 +2,18 @@
 //! container's name, image, labels and Kubernetes pod through the container runtime's
 //! Docker-compatible API (Docker's or podman's socket).
 
+mod cgroup;
+mod docker_api;
+mod http;
+mod resolver;
+
 use std::path::PathBuf;
 
 use crate::Container;
+
+pub use cgroup::{container_id_from_cgroup, container_id_of_pid};
+pub use docker_api::{split_image_reference, DockerApi};
+pub use resolver::{ContainerResolver, CACHE_CAPACITY, RETRY_AFTER};
 
 /// What Moat knows about one container.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -6,6 +6,7 @@
 //! [`crate::state`] make them into [`RuntimeEvent`](crate::RuntimeEvent)s for the rules.
 
 pub mod ebpf;
+pub mod fallback;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -339,4 +340,10 @@ pub trait EventSource {
     fn poll(&mut self, timeout: Duration, out: &mut Vec<KernelEvent>) -> Result<(), SourceError>;
     /// Its counters so far.
     fn stats(&self) -> SourceStats;
+    /// Called once for each new container, with the host pid of a process in it: a source
+    /// that must be told about each container's file system (fanotify marks) starts watching
+    /// it; the others need nothing.
+    fn watch_container(&mut self, _pid: u32) -> Result<(), SourceError> {
+        Ok(())
+    }
 }

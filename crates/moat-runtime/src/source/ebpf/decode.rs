@@ -14,11 +14,12 @@ const KIND_EXIT: u32 = 4;
 
 const HEADER_LEN: usize = 56;
 const SYSCALL_EVENT_LEN: usize = 768;
-const PROC_EVENT_LEN: usize = 1480;
+const PROC_EVENT_LEN: usize = 1552;
 const PATH_LEN: usize = 256;
 const ADDR_LEN: usize = 128;
 const CGROUP_LEN: usize = 128;
 const ARGS_LEN: usize = 1024;
+const EXE_NAME_LEN: usize = 64;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -175,13 +176,18 @@ fn exec(record: &Record<'_>, mut task: Task) -> ExecEvent {
             .map(|arg| String::from_utf8_lossy(arg).into_owned())
             .collect()
     });
-    ExecEvent {
-        filename: record
-            .string(72, PATH_LEN, record.i32(60).into())
-            .unwrap_or_default(),
-        args,
-        task,
-    }
+    let path = record
+        .string(72, PATH_LEN, record.i32(60).into())
+        .unwrap_or_default();
+    // An executed memfd is known by its file's own name (`memfd:NAME`), not by the path the
+    // exec was given (`/proc/self/fd/3`); it is reported as the kernel shows it in
+    // /proc/<pid>/exe.
+    let exe_name = record.string(1488, EXE_NAME_LEN, record.i32(1480).into());
+    let filename = match exe_name {
+        Some(name) if name.starts_with("memfd:") => format!("/{name} (deleted)"),
+        _ => path,
+    };
+    ExecEvent { filename, args, task }
 }
 
 /// The record comes from the child: a thread when its tid differs from its pid (tgid), a new
@@ -299,6 +305,13 @@ mod tests {
             Some(vec!["cat".to_string(), "/etc/shadow".to_string()])
         );
         assert_eq!(exec.task.cgroup.as_deref(), Some("libpod-abc"));
+
+        put_str(&mut data, 72, 60, "/proc/self/fd/3");
+        put_str(&mut data, 1488, 1480, "memfd:payload");
+        let KernelEvent::Exec(exec) = decode(&data, 0).expect("decodes") else {
+            panic!("not exec");
+        };
+        assert_eq!(exec.filename, "/memfd:payload (deleted)");
 
         let mut data = record(KIND_FORK, 56, PROC_EVENT_LEN);
         data[20..24].copy_from_slice(&42u32.to_ne_bytes());

@@ -1,5 +1,7 @@
-//! `moat runtime replay`: Falco-format rules over a recording of runtime events (JSON lines),
-//! printing an alert per matching rule as Falco's JSON output does.
+//! `moat runtime watch` (kernel events through rules and detectors to alerts),
+//! `moat runtime record` (kernel events to a recording) and `moat runtime replay` (Falco-format
+//! rules over a recording of runtime events, printing an alert per matching rule as Falco's
+//! JSON output does).
 
 use crate::output::write_atomically;
 use anyhow::Context;
@@ -11,6 +13,8 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod watch;
+
 /// Arguments of `moat runtime`.
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
@@ -21,6 +25,10 @@ pub struct RuntimeArgs {
 /// What to do at runtime.
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
+    /// Watch this machine's processes and containers through kernel events; print alerts as JSON lines.
+    Watch(watch::WatchArgs),
+    /// Write this machine's kernel events, with process and container context, as JSON lines.
+    Record(watch::RecordArgs),
     /// Match a recording of events (JSON lines) against rules; print the alerts as JSON lines.
     Replay(ReplayArgs),
 }
@@ -41,7 +49,7 @@ pub struct ReplayArgs {
     pub output: Option<PathBuf>,
 }
 
-fn parse_priority(text: &str) -> Result<Priority, String> {
+pub(crate) fn parse_priority(text: &str) -> Result<Priority, String> {
     text.parse::<Priority>().map_err(|_| {
         format!("unknown priority {text:?}: one of emergency, alert, critical, error, warning, notice, informational, debug")
     })
@@ -50,6 +58,8 @@ fn parse_priority(text: &str) -> Result<Priority, String> {
 /// Runs `moat runtime`.
 pub fn run(args: &RuntimeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     match &args.command {
+        RuntimeCommand::Watch(watch_args) => watch::run_watch(watch_args, quiet),
+        RuntimeCommand::Record(record_args) => watch::run_record(record_args, quiet),
         RuntimeCommand::Replay(replay_args) => run_replay(replay_args, quiet),
     }
 }
