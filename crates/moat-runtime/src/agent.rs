@@ -194,17 +194,24 @@ impl Agent {
     }
 
     /// Runs until `stop` is set or `until` passes; `reload` set (by SIGHUP) reloads the rules,
-    /// as does a change to a rule file.
+    /// as does a change to a rule file. `notice` hears of each reload and its outcome.
     pub fn run(
         &mut self,
         stop: &AtomicBool,
         reload: &AtomicBool,
         until: Option<Instant>,
+        notice: &mut dyn FnMut(&str),
     ) -> Result<(), SourceError> {
         while !stop.load(Ordering::Relaxed) && until.is_none_or(|end| Instant::now() < end) {
             let now = Instant::now();
             if reload.swap(false, Ordering::Relaxed) || self.rule_files.changed(now) {
-                self.reload();
+                match self.reload() {
+                    Ok(count) => notice(&format!("rules reloaded: {count} rules")),
+                    Err(error) => notice(&format!(
+                        "rule reload failed, the previous {} rules stay in force: {error}",
+                        self.rules.rules().len()
+                    )),
+                }
             }
             self.step(Duration::from_millis(200))?;
         }
@@ -229,19 +236,21 @@ impl Agent {
         Ok(())
     }
 
-    /// Reloads the rule files; on failure the rules in force stay and the error is kept in
-    /// [`AgentStats::last_reload_error`].
-    pub fn reload(&mut self) {
+    /// Reloads the rule files and returns how many rules are now in force; on failure the
+    /// rules in force stay and the error is also kept in [`AgentStats::last_reload_error`].
+    pub fn reload(&mut self) -> Result<usize, LoadErrors> {
         self.rule_files.modified = modification_times(&self.rule_files.paths);
         match load_rules(&self.rule_files.paths) {
             Ok(rules) => {
                 self.rules = rules;
                 self.stats.reloads += 1;
                 self.stats.last_reload_error = None;
+                Ok(self.rules.rules().len())
             }
             Err(errors) => {
                 self.stats.failed_reloads += 1;
                 self.stats.last_reload_error = Some(errors.to_string());
+                Err(errors)
             }
         }
     }

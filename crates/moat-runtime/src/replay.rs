@@ -89,6 +89,21 @@ pub fn replay(
     Ok(stats)
 }
 
+impl AlertContext {
+    /// Where an alert for `event` comes from.
+    pub fn of(event: &RuntimeEvent) -> AlertContext {
+        let container = event.container.as_ref();
+        AlertContext {
+            event_num: event.num,
+            container_id: container.map_or("host", |c| c.short_id()).to_string(),
+            container_name: container.map_or("host", |c| c.name.as_str()).to_string(),
+            container_image: container.map(|c| c.image.clone()),
+            proc_name: event.process.name.clone(),
+            pid: event.process.pid,
+        }
+    }
+}
+
 impl Alert {
     /// The alert `rule` raises for `event`.
     pub fn new(rule: &Rule, event: &RuntimeEvent) -> Alert {
@@ -107,7 +122,6 @@ impl Alert {
                 output_fields.insert(name.to_string(), json_value(event.field(&field)));
             }
         }
-        let container = event.container.as_ref();
         Alert {
             time: clock::iso8601(event.ts),
             rule: rule.name.clone(),
@@ -117,14 +131,7 @@ impl Alert {
             tags: rule.tags.clone(),
             source: "syscall",
             hostname: event.hostname.clone(),
-            context: AlertContext {
-                event_num: event.num,
-                container_id: container.map_or("host", |c| c.short_id()).to_string(),
-                container_name: container.map_or("host", |c| c.name.as_str()).to_string(),
-                container_image: container.map(|c| c.image.clone()),
-                proc_name: event.process.name.clone(),
-                pid: event.process.pid,
-            },
+            context: AlertContext::of(event),
         }
     }
 }

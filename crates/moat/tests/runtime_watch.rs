@@ -6,9 +6,11 @@
 //! Needs root, podman, runc and a kernel that loads eBPF programs, as CI provides.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moat_testkit::podman::Podman;
@@ -128,20 +130,30 @@ fn rules_of_actions(shared: &Path) -> BTreeMap<String, (String, String)> {
 struct Watcher {
     child: Child,
     alerts: PathBuf,
+    stderr: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
 impl Watcher {
+    /// Falco's rules and the podman API.
     fn start(rules: &Path, api: &Path) -> Watcher {
+        Watcher::start_with(&[
+            OsStr::new("--rules"),
+            rules.as_os_str(),
+            OsStr::new("--container-api"),
+            api.as_os_str(),
+        ])
+    }
+
+    /// Starts the watcher (eBPF source, alerts to a file) with `args` and waits until it
+    /// watches.
+    fn start_with(args: &[&OsStr]) -> Watcher {
         let dir = tempfile::tempdir().expect("temp dir");
         let alerts = dir.path().join("alerts.jsonl");
         let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
-            .args(["runtime", "watch", "--source", "ebpf", "--rules"])
-            .arg(rules)
-            .arg("--container-api")
-            .arg(api)
-            .arg("-o")
+            .args(["runtime", "watch", "--source", "ebpf", "-o"])
             .arg(&alerts)
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts moat runtime watch");
@@ -161,12 +173,41 @@ impl Watcher {
             }
         }
         // Keep draining stderr so the watcher never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let stderr = Arc::new(Mutex::new(seen));
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().expect("stderr lines").push(line);
+            }
+        });
         Watcher {
             child,
             alerts,
+            stderr,
             _dir: dir,
         }
+    }
+
+    /// What the watcher printed on standard error so far.
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr lines").join("\n")
+    }
+
+    /// Stops the watcher (SIGINT) and returns all it printed on standard error.
+    fn stop(mut self) -> String {
+        self.interrupt();
+        std::thread::sleep(Duration::from_millis(200));
+        self.stderr()
+    }
+
+    fn interrupt(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 
     fn alerts(&self) -> Vec<Value> {
@@ -192,10 +233,7 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        self.interrupt();
     }
 }
 
@@ -299,4 +337,64 @@ fn a_quiet_container_raises_nothing_for_a_minute() {
         alert_in(&alerts, RULE, &short_id),
         "no alert for a symlink over /etc/shadow in the quiet container"
     );
+}
+
+/// A rule set that fires on any symlink over /etc/shadow, on the host too.
+const SYMLINK_RULE: &str = r#"
+- rule: Moat test symlink
+  desc: a symlink over the shadow file
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target = /etc/shadow
+  output: symlink over the shadow file by %proc.name
+  priority: WARNING
+"#;
+
+#[test]
+fn a_failed_reload_keeps_the_last_good_rules() {
+    if shared_dir().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, SYMLINK_RULE).expect("writes the rules");
+    let watcher = Watcher::start_with(&[OsStr::new("--rules"), rules.as_os_str()]);
+    let link = dir.path().join("link");
+    let make_link = || {
+        let _ = std::fs::remove_file(&link);
+        let status = Command::new("ln")
+            .arg("-s")
+            .arg("/etc/shadow")
+            .arg(&link)
+            .status()
+            .expect("runs ln");
+        assert!(status.success());
+    };
+    let fired = |alerts: &[Value]| alerts.iter().filter(|a| a["rule"] == "Moat test symlink").count();
+    make_link();
+    let alerts = watcher.wait_for(Duration::from_secs(10), |alerts| fired(alerts) >= 1);
+    assert_eq!(fired(&alerts), 1, "{}", watcher.stderr());
+
+    // A broken edit: the watcher notices the change, refuses the file and keeps going.
+    std::fs::write(&rules, SYMLINK_RULE.replace("%proc.name", "%proc.nmae")).expect("writes broken rules");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !watcher.stderr().contains("rule reload failed") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    make_link();
+    let alerts = watcher.wait_for(Duration::from_secs(10), |alerts| fired(alerts) >= 2);
+    assert_eq!(fired(&alerts), 2, "{}", watcher.stderr());
+    let stderr = watcher.stop();
+    assert!(
+        stderr.contains("rule reload failed, the previous 1 rules stay in force"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rules.yaml:2"),
+        "the error names file and line: {stderr}"
+    );
+    assert!(
+        stderr.contains("Moat test symlink"),
+        "the error names the rule: {stderr}"
+    );
+    assert!(stderr.contains("proc.nmae"), "{stderr}");
+    assert!(stderr.contains("0 rule reloads (1 failed)"), "{stderr}");
 }

@@ -25,6 +25,7 @@ pub use network::NetworkDetector;
 use crate::clock;
 use crate::event::{ArgValue, Container, Direction, RuntimeEvent};
 use crate::replay::{Alert, AlertContext, EXTRA_FIELDS};
+use crate::state::normalize;
 use moat_rules::output::format_value;
 use moat_rules::{Event, FieldExpr, FieldValue, Priority};
 use serde_json::{Map, Value};
@@ -164,7 +165,6 @@ pub(crate) fn build_alert(event: &RuntimeEvent, time_ns: u64, finding: Finding) 
     for name in PROCESS_FIELDS.iter().chain(EXTRA_FIELDS.iter()) {
         output_fields.insert(name.to_string(), event_field(event, name));
     }
-    let container = event.container.as_ref();
     Alert {
         time: clock::iso8601(time_ns),
         rule: finding.rule.to_string(),
@@ -174,14 +174,7 @@ pub(crate) fn build_alert(event: &RuntimeEvent, time_ns: u64, finding: Finding) 
         tags: finding.tags.iter().map(|tag| tag.to_string()).collect(),
         source: "syscall",
         hostname: event.hostname.clone(),
-        context: AlertContext {
-            event_num: event.num,
-            container_id: container.map_or("host", |c| c.short_id()).to_string(),
-            container_name: container.map_or("host", |c| c.name.as_str()).to_string(),
-            container_image: container.map(|c| c.image.clone()),
-            proc_name: event.process.name.clone(),
-            pid: event.process.pid,
-        },
+        context: AlertContext::of(event),
     }
 }
 
@@ -365,21 +358,6 @@ pub(crate) fn arg_path(event: &RuntimeEvent, names: &[&str]) -> Option<String> {
         return None;
     }
     Some(normalize(&format!("{cwd}/{raw}")))
-}
-
-/// `path` without empty, `.` and `..` components (lexically, as the agent cannot follow links).
-pub(crate) fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// The paths a successful event creates or writes: write opens, `creat`, the new name of a

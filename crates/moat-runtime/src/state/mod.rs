@@ -13,6 +13,8 @@
 
 mod fds;
 mod paths;
+
+pub(crate) use paths::normalize;
 mod proc;
 mod render;
 mod syscalls;

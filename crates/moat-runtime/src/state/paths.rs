@@ -15,7 +15,7 @@ pub(super) fn resolve(base: &str, raw: &str) -> String {
 
 /// An absolute path without empty, `.` and `..` components (`..` at the root stays at the
 /// root, as the kernel does).
-pub(super) fn normalize(path: &str) -> String {
+pub(crate) fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

@@ -21,7 +21,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 pub use self::fanotify::{Fanotify, MarkScope, WatchedMount};
-pub use self::proc_connector::ProcConnector;
+pub use self::proc_connector::{count_datagram, ProcConnector};
 use super::{EventSource, KernelEvent, SourceError, SourceStats};
 
 /// What the fallback source cannot see that the eBPF source does, one sentence each.

@@ -123,6 +123,13 @@ fn u64_at(bytes: &[u8], offset: usize) -> Option<u64> {
     Some(u64::from_ne_bytes(bytes.get(offset..end)?.try_into().ok()?))
 }
 
+/// How many process events and malformed messages one proc connector datagram holds: the
+/// parser's public face, for fuzzing and diagnostics.
+pub fn count_datagram(bytes: &[u8]) -> (usize, u64) {
+    let parsed = parse_datagram(bytes);
+    (parsed.events.len(), parsed.malformed)
+}
+
 /// Parses every netlink message in one datagram. Never panics: whatever does not fit the
 /// layouts is counted in [`ParsedDatagram::malformed`] and skipped.
 pub(crate) fn parse_datagram(bytes: &[u8]) -> ParsedDatagram {

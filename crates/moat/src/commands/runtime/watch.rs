@@ -122,7 +122,7 @@ pub fn run_watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             args.min_priority.as_str()
         );
     }
-    run_until_stopped(&mut agent, &args.source)?;
+    run_until_stopped(&mut agent, &args.source, quiet)?;
     if !quiet {
         print_summary(&agent);
     }
@@ -144,7 +144,7 @@ pub fn run_record(args: &RecordArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         recorder: Some(RecordingWriter::new(writer)),
     };
     let mut agent = Agent::start(opened.source, parts).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    run_until_stopped(&mut agent, &args.source)?;
+    run_until_stopped(&mut agent, &args.source, quiet)?;
     if !quiet {
         print_summary(&agent);
     }
@@ -230,7 +230,7 @@ fn syslog_sink(target: &str) -> anyhow::Result<SyslogSink> {
     SyslogSink::unix(Path::new(target)).with_context(|| format!("--syslog {target}"))
 }
 
-fn run_until_stopped(agent: &mut Agent, options: &SourceOptions) -> anyhow::Result<()> {
+fn run_until_stopped(agent: &mut Agent, options: &SourceOptions, quiet: bool) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -241,8 +241,13 @@ fn run_until_stopped(agent: &mut Agent, options: &SourceOptions) -> anyhow::Resu
     let until = options
         .duration
         .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+    let mut notice = |message: &str| {
+        if !quiet {
+            eprintln!("moat: {message}");
+        }
+    };
     agent
-        .run(&stop, &reload, until)
+        .run(&stop, &reload, until, &mut notice)
         .context("reading kernel events")?;
     Ok(())
 }
