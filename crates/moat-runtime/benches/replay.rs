@@ -94,7 +94,7 @@ fn stream_event(i: usize) -> RuntimeEvent {
         }
     };
     if !i.is_multiple_of(4) {
-        event.container = Some(container());
+        event.container = Some(container().into());
     }
     event
 }

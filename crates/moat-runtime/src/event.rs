@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// One syscall event (enter or exit) with the process, fd and container it concerns.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -40,13 +41,13 @@ pub struct RuntimeEvent {
     pub hostname: Option<String>,
     /// The thread that made the syscall.
     #[serde(default)]
-    pub process: Process,
+    pub process: Arc<Process>,
     /// The fd the event concerns (opened, read, connected, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fd: Option<Fd>,
     /// The container of the process; `None` for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Container>,
+    pub container: Option<Arc<Container>>,
 }
 
 /// The direction of an event.

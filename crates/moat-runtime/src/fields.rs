@@ -694,7 +694,7 @@ impl RuntimeEvent {
     }
 
     fn container_id(&self) -> &str {
-        self.container.as_ref().map_or("host", Container::short_id)
+        self.container.as_deref().map_or("host", Container::short_id)
     }
 
     fn container_field(&self, rest: &str, arg: Option<&str>) -> Value<'_> {

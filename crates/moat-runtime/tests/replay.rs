@@ -80,7 +80,7 @@ fn terminal_shell_in_a_container_raises_its_alert() {
 fn a_shell_without_terminal_or_outside_containers_raises_nothing() {
     let Some(rules) = falco_rules() else { return };
     let mut no_tty = terminal_shell(1);
-    no_tty.process.tty = None;
+    std::sync::Arc::make_mut(&mut no_tty.process).tty = None;
     let mut on_host = terminal_shell(2);
     on_host.container = None;
     let (alerts, _) = replay_through_file(&[no_tty, on_host], &rules);
@@ -145,7 +145,7 @@ fn untrusted_read_of_shadow_raises_its_alert() {
 fn trusted_programs_reading_shadow_raise_nothing() {
     let Some(rules) = falco_rules() else { return };
     let mut event = shadow_read(5);
-    event.process.name = "sshd".to_string();
+    std::sync::Arc::make_mut(&mut event.process).name = "sshd".to_string();
     let (alerts, _) = replay_through_file(&[event], &rules);
     assert!(alerts.is_empty(), "{alerts:?}");
 }

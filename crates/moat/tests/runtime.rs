@@ -40,15 +40,19 @@ fn exec_in_container(num: u64, name: &str, path: &str, tty: Option<u64>) -> Runt
             tty,
             ancestors: vec![runc],
             ..Process::default()
-        },
-        container: Some(Container {
-            id: CONTAINER_ID.into(),
-            name: "web".into(),
-            image: "docker.io/library/nginx:1.25".into(),
-            repository: "docker.io/library/nginx".into(),
-            tag: "1.25".into(),
-            ..Container::default()
-        }),
+        }
+        .into(),
+        container: Some(
+            Container {
+                id: CONTAINER_ID.into(),
+                name: "web".into(),
+                image: "docker.io/library/nginx:1.25".into(),
+                repository: "docker.io/library/nginx".into(),
+                tag: "1.25".into(),
+                ..Container::default()
+            }
+            .into(),
+        ),
         ..RuntimeEvent::default()
     }
 }

@@ -123,7 +123,7 @@ impl Detector for BaselineDetector {
     }
 
     fn observe(&mut self, event: &RuntimeEvent, out: &mut Vec<Alert>) {
-        let Some(image) = event.container.as_ref().and_then(image_key) else {
+        let Some(image) = event.container.as_deref().and_then(image_key) else {
             return;
         };
         if !self.images.contains_key(image) {

@@ -252,11 +252,11 @@ mod tests {
     fn upper_layer_and_memfd_executables_are_drift_too() {
         let c = container("c1", "web:1");
         let mut upper = exec(1, "/usr/bin/copied", Some(&c));
-        upper.process.is_exe_upper_layer = true;
+        std::sync::Arc::make_mut(&mut upper.process).is_exe_upper_layer = true;
         let mut memfd = exec(2, "memfd:x (deleted)", Some(&c));
-        memfd.process.is_exe_from_memfd = true;
+        std::sync::Arc::make_mut(&mut memfd.process).is_exe_from_memfd = true;
         let mut failed = exec(3, "/usr/bin/other", Some(&c));
-        failed.process.is_exe_upper_layer = true;
+        std::sync::Arc::make_mut(&mut failed.process).is_exe_upper_layer = true;
         failed.res = -2;
         let alerts = run(&mut DriftDetector::new(), &[upper, memfd, failed]);
         let reasons: Vec<&Value> = alerts.iter().map(|a| &a.output_fields["drift.reason"]).collect();
@@ -273,7 +273,7 @@ mod tests {
     fn a_restarted_container_starts_afresh() {
         let c = container("c1", "web:1");
         let mut init_exit = event(2, "procexit", Some(&c));
-        init_exit.process.vpid = 1;
+        std::sync::Arc::make_mut(&mut init_exit.process).vpid = 1;
         let alerts = run(
             &mut DriftDetector::new(),
             &[

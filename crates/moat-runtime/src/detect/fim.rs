@@ -454,8 +454,8 @@ fim:
     }
 
     fn in_pid(mut event: RuntimeEvent) -> RuntimeEvent {
-        event.process.pid = PID;
-        event.process.tid = PID;
+        std::sync::Arc::make_mut(&mut event.process).pid = PID;
+        std::sync::Arc::make_mut(&mut event.process).tid = PID;
         event
     }
 

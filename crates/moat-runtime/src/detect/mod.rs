@@ -423,8 +423,9 @@ pub(crate) mod testing {
                 exepath: "/bin/app".to_string(),
                 cwd: "/work".to_string(),
                 ..Process::default()
-            },
-            container: container.cloned(),
+            }
+            .into(),
+            container: container.cloned().map(Into::into),
             ..RuntimeEvent::default()
         }
     }
@@ -432,8 +433,9 @@ pub(crate) mod testing {
     /// A successful execve of `path`.
     pub fn exec(ts: u64, path: &str, container: Option<&Container>) -> RuntimeEvent {
         let mut event = event(ts, "execve", container);
-        event.process.exepath = path.to_string();
-        event.process.name = path.rsplit('/').next().unwrap_or(path).to_string();
+        std::sync::Arc::make_mut(&mut event.process).exepath = path.to_string();
+        std::sync::Arc::make_mut(&mut event.process).name =
+            path.rsplit('/').next().unwrap_or(path).to_string();
         event
     }
 
@@ -548,7 +550,7 @@ mod tests {
         assert_eq!((tracked.first_seen_ns, tracked.state), (5, 1));
         let mut exit = event(10, "procexit", Some(&c));
         assert!(!table.forget_on_init_exit(&exit), "vpid 7 is not the init");
-        exit.process.vpid = 1;
+        std::sync::Arc::make_mut(&mut exit.process).vpid = 1;
         assert!(table.forget_on_init_exit(&exit));
         let (_, is_new) = table.track(&c, 11, || 3);
         assert!(is_new);

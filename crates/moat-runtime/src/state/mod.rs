@@ -26,8 +26,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::container::{Attribution, ContainerInfo};
-use crate::event::{Args, Direction, Fd, Process, ProcessSummary, RuntimeEvent};
-use crate::source::{ExecEvent, ExitEvent, FileAccessEvent, FileAccessKind, ForkEvent, KernelEvent, Task};
+use crate::event::{Args, Container, Direction, Fd, Process, ProcessSummary, RuntimeEvent};
+use crate::source::{
+    ExecEvent, ExitEvent, FileAccessEvent, FileAccessKind, ForkEvent, KernelEvent, Syscall, Task,
+};
 
 use fds::FdTable;
 use proc::{ProcFs, ProcSnapshot};
@@ -190,6 +192,47 @@ fn display_exepath(path: &str) -> String {
     }
 }
 
+/// Views of processes and containers shared between events (an event holds them in `Arc`s):
+/// building a process's view (ancestors, leaders, user names) and copying a container's
+/// labels and mounts for every event cost more than the rest of the event.
+#[derive(Default)]
+struct Views {
+    /// Bumped by every fact that may change some process's view.
+    generation: u64,
+    /// The process table's size when `generation` was last checked against it.
+    table_len: usize,
+    /// pid → (tid, generation, view).
+    processes: HashMap<u32, (u32, u64, Arc<Process>)>,
+    /// container id → (the attribution's description, the view made of it).
+    containers: HashMap<String, (Arc<ContainerInfo>, Arc<Container>)>,
+}
+
+/// Bound of the container views kept; past it they are made anew.
+const MAX_CONTAINER_VIEWS: usize = 4096;
+
+/// True for facts that change no process's view: file and socket syscalls whose result is
+/// not one of the standard fds (which the view shows as `proc.stdin` and the others).
+/// Exec, fork, exit, credential and namespace changes, and fanotify accesses (which may read
+/// /proc anew) change views.
+fn leaves_views_unchanged(event: &KernelEvent) -> bool {
+    let KernelEvent::Syscall(syscall) = event else {
+        return false;
+    };
+    let standard_fd = (0..=2).contains(&syscall.ret);
+    !standard_fd
+        && !matches!(
+            syscall.syscall,
+            Syscall::Setuid
+                | Syscall::Setgid
+                | Syscall::Setreuid
+                | Syscall::Setregid
+                | Syscall::Setresuid
+                | Syscall::Setresgid
+                | Syscall::Unshare
+                | Syscall::Setns
+        )
+}
+
 /// The process table, fd tables and containers of the machine's processes.
 pub struct State {
     options: StateOptions,
@@ -199,6 +242,7 @@ pub struct State {
     /// Thread id to process id, for threads other than the main one.
     threads: HashMap<u32, u32>,
     users: Users,
+    views: Views,
     /// Number of the last event returned.
     num: u64,
     /// Counter for `last_used`.
@@ -218,6 +262,7 @@ impl State {
             users: Users::default(),
             num: 0,
             activity: 0,
+            views: Views::default(),
         }
     }
 
@@ -239,6 +284,9 @@ impl State {
     /// Applies one kernel fact: updates the tables and returns the event the rules should
     /// see, or `None` for bookkeeping facts (a thread starting or ending).
     pub fn apply(&mut self, event: KernelEvent) -> Option<RuntimeEvent> {
+        if !leaves_views_unchanged(&event) {
+            self.views.generation += 1;
+        }
         match event {
             KernelEvent::Exec(exec) => Some(self.on_exec(exec)),
             KernelEvent::Fork(fork) => self.on_fork(fork),
@@ -431,7 +479,9 @@ impl State {
     /// The event of `pid`'s thread `tid`.
     fn event(&mut self, pid: u32, tid: u32, ts: u64, event_type: &str) -> RuntimeEvent {
         let num = self.next_num();
-        let record = self.processes.get(&pid);
+        let info = self.processes.get(&pid).and_then(|r| r.container.clone());
+        let container = info.map(|info| self.shared_container_view(&info));
+        let process = self.shared_process_view(pid, tid);
         RuntimeEvent {
             num,
             ts,
@@ -442,13 +492,58 @@ impl State {
             cpu: None,
             latency: None,
             hostname: self.options.hostname.clone(),
-            process: record.map(|r| self.process_view(r, tid)).unwrap_or_default(),
+            process,
             fd: None,
-            // A deep copy per event (labels, mounts, pod); `RuntimeEvent` owns its container.
-            container: record
-                .and_then(|r| r.container.as_ref())
-                .map(|info| info.container.clone()),
+            container,
         }
+    }
+
+    /// The process as events of thread `tid` show it, built once and shared by the events
+    /// that follow until something it depends on changes ([`Views::generation`]).
+    fn shared_process_view(&mut self, pid: u32, tid: u32) -> Arc<Process> {
+        if self.processes.len() != self.views.table_len {
+            // A process came or went: ancestor chains may read differently.
+            self.views.generation += 1;
+            self.views.table_len = self.processes.len();
+        }
+        let generation = self.views.generation;
+        if let Some((cached_tid, cached_generation, view)) = self.views.processes.get(&pid) {
+            if *cached_tid == tid && *cached_generation == generation {
+                return Arc::clone(view);
+            }
+        }
+        let view = Arc::new(
+            self.processes
+                .get(&pid)
+                .map(|record| self.process_view(record, tid))
+                .unwrap_or_default(),
+        );
+        if self.views.processes.len() >= self.options.max_processes {
+            self.views.processes.clear();
+        }
+        self.views
+            .processes
+            .insert(pid, (tid, generation, Arc::clone(&view)));
+        view
+    }
+
+    /// The rules' view of a container, shared by every event from it while the attribution
+    /// gives the same description.
+    fn shared_container_view(&mut self, info: &Arc<ContainerInfo>) -> Arc<Container> {
+        let id = &info.container.id;
+        if let Some((source, view)) = self.views.containers.get(id) {
+            if Arc::ptr_eq(source, info) {
+                return Arc::clone(view);
+            }
+        }
+        let view = Arc::new(info.container.clone());
+        if self.views.containers.len() >= MAX_CONTAINER_VIEWS {
+            self.views.containers.clear();
+        }
+        self.views
+            .containers
+            .insert(id.clone(), (Arc::clone(info), Arc::clone(&view)));
+        view
     }
 
     fn process_view(&self, record: &ProcessRecord, tid: u32) -> Process {

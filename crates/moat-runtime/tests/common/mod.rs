@@ -90,7 +90,7 @@ pub fn event(num: u64, event_type: &str, process: Process, args: Args) -> Runtim
         res: 0,
         args,
         hostname: Some("node-1".to_string()),
-        process,
+        process: process.into(),
         ..RuntimeEvent::default()
     }
 }
@@ -114,7 +114,7 @@ pub fn terminal_shell(num: u64) -> RuntimeEvent {
         process,
         args(&[("exe", "/bin/bash"), ("flags", "EXE_LOWER_LAYER")]),
     );
-    event.container = Some(container());
+    event.container = Some(container().into());
     event
 }
 
@@ -145,7 +145,7 @@ pub fn shadow_read(num: u64) -> RuntimeEvent {
     ];
     let cat = process(1001, "cat", "/usr/bin/cat", &["/etc/shadow"], ancestors);
     let mut event = open(num, cat, "/etc/shadow", "O_RDONLY|O_CLOEXEC");
-    event.container = Some(container());
+    event.container = Some(container().into());
     event
 }
 
@@ -164,7 +164,7 @@ fn nginx() -> Process {
 pub fn connect(num: u64) -> RuntimeEvent {
     let mut event = event(num, "connect", nginx(), args(&[("addr", "10.0.0.5:5432")]));
     event.args.push("fd", 7);
-    event.container = Some(container());
+    event.container = Some(container().into());
     let end = |ip: [u8; 4], port| Endpoint {
         ip: IpAddr::from(ip),
         port,
@@ -196,7 +196,7 @@ pub fn quiet_events(first: u64) -> Vec<RuntimeEvent> {
         "/usr/lib/x86_64-linux-gnu/libssl.so.3",
         "O_RDONLY|O_CLOEXEC",
     );
-    lib.container = Some(container());
+    lib.container = Some(container().into());
     events.push(lib);
     let mut log = open(
         first + 1,
@@ -204,7 +204,7 @@ pub fn quiet_events(first: u64) -> Vec<RuntimeEvent> {
         "/var/log/nginx/access.log",
         "O_WRONLY|O_CREAT|O_APPEND",
     );
-    log.container = Some(container());
+    log.container = Some(container().into());
     events.push(log);
     events.push(connect(first + 2));
     let mut read = event(first + 3, "read", nginx(), args(&[("data", "GET / HTTP/1.1")]));
@@ -232,7 +232,7 @@ pub fn quiet_events(first: u64) -> Vec<RuntimeEvent> {
 /// Events that together carry every kind of data the model has, for the field catalogue.
 pub fn rich_events() -> Vec<RuntimeEvent> {
     let mut exec = terminal_shell(1);
-    let p = &mut exec.process;
+    let p = std::sync::Arc::make_mut(&mut exec.process);
     p.ppid = Some(900);
     p.vtid = Some(1);
     p.loginuid = Some(1000);
@@ -272,7 +272,7 @@ pub fn rich_events() -> Vec<RuntimeEvent> {
         ino: Some(1234),
         ..Fd::default()
     });
-    let c = exec.container.as_mut().expect("container");
+    let c = std::sync::Arc::make_mut(exec.container.as_mut().expect("container"));
     c.image_id = Some("sha256:abc".to_string());
     c.digest = Some("sha256:def".to_string());
     c.ip = Some("172.17.0.2".to_string());
@@ -307,7 +307,7 @@ pub fn rich_events() -> Vec<RuntimeEvent> {
         nginx(),
         args(&[("oldpath", "a.txt"), ("newpath", "/srv/b.txt")]),
     );
-    rename.process.cwd = "/srv".to_string();
+    std::sync::Arc::make_mut(&mut rename.process).cwd = "/srv".to_string();
     let mut read = event(4, "read", nginx(), args(&[("data", "GET / HTTP/1.1")]));
     read.fd = Some(Fd {
         num: 0,

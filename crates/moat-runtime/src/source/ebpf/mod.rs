@@ -38,7 +38,14 @@ pub struct EbpfSource {
     stats: SourceStats,
     undecodable: u64,
     missing_tracepoints: Vec<String>,
+    /// Records the last poll delivered.
+    last_batch: usize,
 }
+
+/// A batch this large means the ring is busy: poll again at once.
+const BATCH_ENOUGH: usize = 256;
+/// How long a quiet ring is left to gather events between polls.
+const GATHER_PAUSE: Duration = Duration::from_millis(10);
 
 impl EbpfSource {
     /// Loads and attaches the programs. Fails with [`SourceError::Unavailable`] naming what is
@@ -75,6 +82,7 @@ impl EbpfSource {
             stats: SourceStats::default(),
             undecodable: 0,
             missing_tracepoints,
+            last_batch: 0,
         })
     }
 
@@ -105,6 +113,13 @@ impl EventSource for EbpfSource {
     }
 
     fn poll(&mut self, timeout: Duration, out: &mut Vec<KernelEvent>) -> Result<(), SourceError> {
+        if self.last_batch < BATCH_ENOUGH {
+            // Few events came last time: let them gather for a moment instead of waking for
+            // each one (a wake-up costs more than handling an event). Alerts are late by at
+            // most this pause; a busy ring skips it.
+            std::thread::sleep(GATHER_PAUSE);
+        }
+        let before = out.len();
         if !self.drain(out) {
             let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
             let mut fds = [PollFd::new(self.ring.as_fd(), PollFlags::POLLIN)];
@@ -120,6 +135,7 @@ impl EventSource for EbpfSource {
             }
             self.drain(out);
         }
+        self.last_batch = out.len() - before;
         self.stats.dropped = self.kernel_drops();
         Ok(())
     }
