@@ -837,3 +837,60 @@ fn a_packet_socket_in_a_container_fires_its_rule() {
     let event = state.apply(KernelEvent::Syscall(socket)).expect("event");
     assert_eq!(rule_names(&rules, &event), ["Packet socket created in container"]);
 }
+
+#[test]
+fn shared_process_views_follow_execs_of_the_process_and_its_parent_and_credential_changes() {
+    let (mut state, _dir) = bare_state();
+    state.apply(exec(task(10, "sh", T0), "/bin/sh", &["sh"]));
+    state.apply(fork(task(10, "sh", T0 + 1), 11));
+    state.apply(exec(task(11, "worker", T0 + 2), "/bin/worker", &["worker"]));
+    let open = |state: &mut State, ts: u64, comm: &str| {
+        let event = with_path(
+            syscall(
+                task(11, comm, ts),
+                Syscall::Openat,
+                5,
+                [AT_FDCWD, 0, O_RDONLY_CLOEXEC, 0, 0, 0],
+            ),
+            "/etc/hostname",
+        );
+        state.apply(event).expect("an open event")
+    };
+    let first = open(&mut state, T0 + 3, "worker");
+    let second = open(&mut state, T0 + 4, "worker");
+    assert!(
+        Arc::ptr_eq(&first.process, &second.process),
+        "plain opens share one view"
+    );
+    assert_eq!(field(&second, "proc.pname", None).as_deref(), Some("sh"));
+
+    // The parent runs another program: the child's next event shows the new parent name.
+    state.apply(exec(task(10, "bash", T0 + 5), "/bin/bash", &["bash"]));
+    let third = open(&mut state, T0 + 6, "worker");
+    assert_eq!(field(&third, "proc.pname", None).as_deref(), Some("bash"));
+
+    // A credential change is seen by the next event.
+    let mut setuid = syscall(
+        task(11, "worker", T0 + 7),
+        Syscall::Setuid,
+        0,
+        [1000, 0, 0, 0, 0, 0],
+    );
+    setuid.task.uid = 1000;
+    state.apply(KernelEvent::Syscall(setuid));
+    let mut after = syscall(
+        task(11, "worker", T0 + 8),
+        Syscall::Openat,
+        6,
+        [AT_FDCWD, 0, O_RDONLY_CLOEXEC, 0, 0, 0],
+    );
+    after.task.uid = 1000;
+    after.path = Some("/etc/hostname".to_string());
+    let fourth = state.apply(KernelEvent::Syscall(after)).expect("an open event");
+    assert_eq!(field(&fourth, "user.uid", None).as_deref(), Some("1000"));
+
+    // The process itself runs another program.
+    state.apply(exec(task(11, "other", T0 + 9), "/bin/other", &["other"]));
+    let fifth = open(&mut state, T0 + 10, "other");
+    assert_eq!(field(&fifth, "proc.name", None).as_deref(), Some("other"));
+}

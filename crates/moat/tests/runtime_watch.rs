@@ -398,3 +398,67 @@ fn a_failed_reload_keeps_the_last_good_rules() {
     assert!(stderr.contains("proc.nmae"), "{stderr}");
     assert!(stderr.contains("0 rule reloads (1 failed)"), "{stderr}");
 }
+
+#[test]
+fn record_writes_events_that_replay_reads() {
+    if shared_dir().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("events.jsonl");
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["runtime", "record", "--source", "ebpf", "--duration", "6", "-o"])
+        .arg(&recording)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts moat runtime record");
+    let marker = dir.path().join("marker.txt");
+    std::fs::write(&marker, "x").expect("writes the marker");
+    // Give the recorder time to attach, then make an event it must see.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let marker_text = marker.to_str().expect("utf-8").to_string();
+    while Instant::now() < deadline {
+        let _ = Command::new("cat").arg(&marker).output();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let output = recorder.wait_with_output().expect("waits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(&recording).expect("reads the recording");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is an event"))
+        .collect();
+    let opened = events.iter().any(|event| {
+        event["type"] == "openat"
+            && event["fd"]["name"] == marker_text.as_str()
+            && event["process"]["name"] == "cat"
+    });
+    assert!(
+        opened,
+        "no openat of {marker_text} by cat among {} events",
+        events.len()
+    );
+
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "- rule: Marker read\n  desc: the marker\n  condition: evt.type = openat and fd.name = {marker_text}\n  output: \"%proc.name read the marker\"\n  priority: NOTICE\n"
+        ),
+    )
+    .expect("writes rules");
+    let replay = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["runtime", "replay", "--rules"])
+        .arg(&rules)
+        .arg(&recording)
+        .output()
+        .expect("runs replay");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let alerts = String::from_utf8_lossy(&replay.stdout);
+    assert!(alerts.contains("cat read the marker"), "{alerts}");
+}
