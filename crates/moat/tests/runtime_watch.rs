@@ -406,7 +406,7 @@ fn record_writes_events_that_replay_reads() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let recording = dir.path().join("events.jsonl");
-    let mut recorder = Command::new(env!("CARGO_BIN_EXE_moat"))
+    let recorder = Command::new(env!("CARGO_BIN_EXE_moat"))
         .args(["runtime", "record", "--source", "ebpf", "--duration", "6", "-o"])
         .arg(&recording)
         .stderr(Stdio::piped())
