@@ -15,7 +15,7 @@ mod fds;
 mod paths;
 
 pub(crate) use paths::normalize;
-mod proc;
+pub(crate) mod proc;
 mod render;
 mod syscalls;
 mod users;

@@ -67,7 +67,7 @@ pub(super) struct StatFields {
 
 /// The fields of `/proc/<pid>/status` that Moat uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct StatusFields {
+pub(crate) struct StatusFields {
     pub name: String,
     pub ppid: u32,
     pub uid: u32,
@@ -239,7 +239,7 @@ fn read_link_text(path: &Path) -> Option<String> {
 }
 
 /// NUL-separated strings, without the empty string after the last NUL.
-pub(super) fn split_nul(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn split_nul(bytes: &[u8]) -> Vec<String> {
     let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     if bytes.is_empty() {
         return Vec::new();
@@ -248,6 +248,26 @@ pub(super) fn split_nul(bytes: &[u8]) -> Vec<String> {
         .split(|&b| b == 0)
         .map(|part| String::from_utf8_lossy(part).into_owned())
         .collect()
+}
+
+/// Undoes the escapes `/proc/<pid>/status` applies to the command name (`\n` and `\\`).
+fn unescape_comm(escaped: &str) -> String {
+    let mut name = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                name.push('\n');
+                chars.next();
+            }
+            ('\\', Some('\\')) => {
+                name.push('\\');
+                chars.next();
+            }
+            _ => name.push(c),
+        }
+    }
+    name
 }
 
 /// `btime` of `/proc/stat`: the boot time in seconds since the epoch.
@@ -277,7 +297,7 @@ pub(super) fn parse_stat(text: &str) -> Option<(String, StatFields)> {
 }
 
 /// The lines of `/proc/<pid>/status` that Moat uses; absent lines stay at their default.
-pub(super) fn parse_status(text: &str) -> StatusFields {
+pub(crate) fn parse_status(text: &str) -> StatusFields {
     let mut status = StatusFields::default();
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -304,7 +324,7 @@ pub(super) fn parse_status(text: &str) -> StatusFields {
         };
         let hex = || u64::from_str_radix(value, 16).unwrap_or(0);
         match key {
-            "Name" => status.name = value.to_string(),
+            "Name" => status.name = unescape_comm(value),
             "PPid" => status.ppid = first().unwrap_or(0),
             "Uid" => status.uid = first().unwrap_or(0),
             "Gid" => status.gid = first().unwrap_or(0),
@@ -360,6 +380,8 @@ mod tests {
         assert_eq!(status.cap_effective, 1 << 21);
         assert_eq!(status.vm_rss_kb, Some(1652));
         assert_eq!(status.vm_size_kb, None);
+        // The kernel escapes a newline and a backslash in the command name.
+        assert_eq!(parse_status("Name:\ta\\nb\\\\c\n").name, "a\nb\\c");
     }
 
     #[test]

@@ -37,6 +37,7 @@ use nix::time::{clock_gettime, ClockId};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::source::{ExecEvent, ExitEvent, ForkEvent, KernelEvent, SourceError, SourceStats, Task};
+use crate::state::proc::{parse_status, split_nul};
 
 /// The name this source reports in errors.
 pub(crate) const SOURCE_NAME: &str = "proc-connector";
@@ -248,58 +249,6 @@ fn mcast_request(op: u32) -> Vec<u8> {
     message
 }
 
-/// What `/proc/<pid>/status` says of a task.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct StatusInfo {
-    /// `Name:` (the comm, with the kernel's `\n` and `\\` escapes undone).
-    pub(crate) name: Option<String>,
-    /// `PPid:`.
-    pub(crate) ppid: Option<u32>,
-    /// The real uid (first `Uid:` column).
-    pub(crate) uid: Option<u32>,
-    /// The real gid (first `Gid:` column).
-    pub(crate) gid: Option<u32>,
-}
-
-/// Parses the fields of `/proc/<pid>/status` this source uses.
-pub(crate) fn parse_status(text: &str) -> StatusInfo {
-    let mut info = StatusInfo::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let first_number = || value.split_whitespace().next()?.parse().ok();
-        match key {
-            "Name" => info.name = Some(unescape_comm(value.trim_start_matches('\t'))),
-            "PPid" => info.ppid = first_number(),
-            "Uid" => info.uid = first_number(),
-            "Gid" => info.gid = first_number(),
-            _ => {}
-        }
-    }
-    info
-}
-
-/// Undoes the escapes `/proc/<pid>/status` applies to the comm (`\n` and `\\`).
-fn unescape_comm(escaped: &str) -> String {
-    let mut name = String::with_capacity(escaped.len());
-    let mut chars = escaped.chars();
-    while let Some(c) = chars.next() {
-        match (c, chars.clone().next()) {
-            ('\\', Some('n')) => {
-                name.push('\n');
-                chars.next();
-            }
-            ('\\', Some('\\')) => {
-                name.push('\\');
-                chars.next();
-            }
-            _ => name.push(c),
-        }
-    }
-    name
-}
-
 /// The cgroup leaf name (last path component) of the `0::` (cgroup v2) line of
 /// `/proc/<pid>/cgroup`; `None` for the root cgroup or without such a line.
 pub(crate) fn cgroup_leaf(text: &str) -> Option<String> {
@@ -308,24 +257,12 @@ pub(crate) fn cgroup_leaf(text: &str) -> Option<String> {
     (!leaf.is_empty()).then(|| leaf.to_string())
 }
 
-/// Splits `/proc/<pid>/cmdline` (NUL-terminated arguments) into the argument vector.
-pub(crate) fn split_cmdline(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes
-        .split(|&b| b == 0)
-        .map(|arg| String::from_utf8_lossy(arg).into_owned())
-        .collect()
-}
-
 /// The task as `/proc` shows it now: `status_dir` is `/proc/<tgid>` or
 /// `/proc/<tgid>/task/<tid>`. What cannot be read (the task is gone) stays unknown.
 fn task_from_proc(ts: u64, pid: u32, tid: u32, status_dir: &str) -> Task {
     let status = fs::read_to_string(format!("{status_dir}/status"))
-        .map(|text| parse_status(&text))
-        .unwrap_or_default();
+        .ok()
+        .map(|text| parse_status(&text));
     let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .ok()
         .and_then(|text| cgroup_leaf(&text));
@@ -333,10 +270,10 @@ fn task_from_proc(ts: u64, pid: u32, tid: u32, status_dir: &str) -> Task {
         ts,
         pid,
         tid,
-        ppid: status.ppid,
-        uid: status.uid.unwrap_or(0),
-        gid: status.gid.unwrap_or(0),
-        comm: status.name.unwrap_or_default(),
+        ppid: status.as_ref().map(|status| status.ppid),
+        uid: status.as_ref().map_or(0, |status| status.uid),
+        gid: status.as_ref().map_or(0, |status| status.gid),
+        comm: status.map(|status| status.name).unwrap_or_default(),
         cgroup,
     }
 }
@@ -351,7 +288,7 @@ pub(crate) fn exec_event(ts: u64, pid: u32, tid: u32) -> ExecEvent {
     let args = fs::read(format!("/proc/{pid}/cmdline"))
         .ok()
         .filter(|bytes| !bytes.is_empty())
-        .map(|bytes| split_cmdline(&bytes));
+        .map(|bytes| split_nul(&bytes));
     ExecEvent { task, filename, args }
 }
 
@@ -703,29 +640,11 @@ mod tests {
     }
 
     #[test]
-    fn status_cgroup_and_cmdline_are_parsed() {
-        let status = "Name:\ta\\nb\\\\c\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t5\nPPid:\t1\n\
-                      Uid:\t1000\t1001\t1002\t1003\nGid:\t100\t101\t102\t103\n";
-        assert_eq!(
-            parse_status(status),
-            StatusInfo {
-                name: Some("a\nb\\c".to_string()),
-                ppid: Some(1),
-                uid: Some(1000),
-                gid: Some(100),
-            }
-        );
-        assert_eq!(parse_status("garbage\nUid:\tx\n"), StatusInfo::default());
+    fn the_cgroup_leaf_is_the_last_component_of_the_v2_line() {
         let cgroup = "4:memory:/x\n0::/machine.slice/libpod-abc.scope\n";
         assert_eq!(cgroup_leaf(cgroup), Some("libpod-abc.scope".to_string()));
         assert_eq!(cgroup_leaf("0::/\n"), None);
         assert_eq!(cgroup_leaf("1:cpu:/a\n"), None);
-        assert_eq!(
-            split_cmdline(b"/bin/sh\0-c\0exit 3\0"),
-            ["/bin/sh", "-c", "exit 3"]
-        );
-        assert_eq!(split_cmdline(b"a\0\0b\0"), ["a", "", "b"]);
-        assert!(split_cmdline(b"").is_empty());
     }
 
     #[test]
