@@ -127,8 +127,11 @@ const MAX_CONTAINERS_SEEN: usize = 65_536;
 pub struct AgentParts {
     /// The process and fd tables with container attribution.
     pub state: State,
-    /// Rule files in load order (may be empty: detectors only).
+    /// Rule files in load order; when empty, the built-in rules ([`DEFAULT_RULES`]) if
+    /// `builtin_rules` is set, else none (detectors only).
     pub rule_paths: Vec<PathBuf>,
+    /// Load [`DEFAULT_RULES`] when no rule files are given.
+    pub builtin_rules: bool,
     /// Alerts below this priority are dropped.
     pub min_priority: Priority,
     /// Drift, baseline, network and file-integrity detectors.
@@ -157,7 +160,7 @@ impl Agent {
     /// Loads the rules and seeds the process table from /proc; a rule file with errors stops
     /// the start (unlike a reload).
     pub fn start(source: Box<dyn EventSource>, mut parts: AgentParts) -> Result<Agent, LoadErrors> {
-        let rules = load_rules(&parts.rule_paths)?;
+        let rules = load_rules(&parts.rule_paths, parts.builtin_rules)?;
         parts.state.seed_from_proc();
         let rule_files = RuleFiles::new(parts.rule_paths.clone());
         Ok(Agent {
@@ -240,7 +243,7 @@ impl Agent {
     /// rules in force stay and the error is also kept in [`AgentStats::last_reload_error`].
     pub fn reload(&mut self) -> Result<usize, LoadErrors> {
         self.rule_files.modified = modification_times(&self.rule_files.paths);
-        match load_rules(&self.rule_files.paths) {
+        match load_rules(&self.rule_files.paths, self.parts.builtin_rules) {
             Ok(rules) => {
                 self.rules = rules;
                 self.stats.reloads += 1;
@@ -311,9 +314,16 @@ impl Agent {
     }
 }
 
-fn load_rules(paths: &[PathBuf]) -> Result<Ruleset, LoadErrors> {
-    if paths.is_empty() {
-        return Ruleset::from_text("(no rules)", "[]");
+/// Moat's own rules, in Falco's format, which `watch` runs when given no rule files.
+pub const DEFAULT_RULES: &str = include_str!("../rules/moat_rules.yaml");
+
+/// The name the built-in rules' errors and alerts go by.
+pub const DEFAULT_RULES_NAME: &str = "moat_rules.yaml (built in)";
+
+fn load_rules(paths: &[PathBuf], builtin_rules: bool) -> Result<Ruleset, LoadErrors> {
+    match (paths.is_empty(), builtin_rules) {
+        (false, _) => Ruleset::load(paths),
+        (true, true) => Ruleset::from_text(DEFAULT_RULES_NAME, DEFAULT_RULES),
+        (true, false) => Ruleset::from_text("(no rules)", "[]"),
     }
-    Ruleset::load(paths)
 }

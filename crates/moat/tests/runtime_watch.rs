@@ -462,3 +462,51 @@ fn record_writes_events_that_replay_reads() {
     let alerts = String::from_utf8_lossy(&replay.stdout);
     assert!(alerts.contains("cat read the marker"), "{alerts}");
 }
+
+#[test]
+fn the_built_in_rules_fire_in_a_container_without_rule_files() {
+    let Some((_shared, images, mut podman)) = setup() else {
+        return;
+    };
+    let image = podman.load_image(&images.join("debian-app.tar"));
+    let watcher = Watcher::start_with(&[OsStr::new("--container-api"), podman.socket().as_os_str()]);
+    assert!(
+        watcher.stderr().contains("moat_rules.yaml (built in)"),
+        "{}",
+        watcher.stderr()
+    );
+    let id = podman.run_detached(&image, "moat-builtin", &[], &["sleep", "600"]);
+    let short_id = id[..12].to_string();
+    let actions: [(&[&str], &str); 5] = [
+        (&["cat", "/etc/shadow"], "Moat sensitive file read in container"),
+        (
+            &["bash", "-c", "echo x > /usr/local/bin/moat-new"],
+            "Moat write below binary directory in container",
+        ),
+        (
+            &["ln", "-sf", "/etc/shadow", "/tmp/moat-link"],
+            "Moat link over sensitive file",
+        ),
+        (
+            &["python3", "-c", PYTHON_PACKET],
+            "Moat packet socket in container",
+        ),
+        (&["python3", "-c", PYTHON_MEMFD], "Moat fileless execution"),
+    ];
+    for (argv, _) in &actions {
+        podman.exec(&id, argv);
+    }
+    let alerts = watcher.wait_for(Duration::from_secs(30), |alerts| {
+        actions.iter().all(|(_, rule)| alert_in(alerts, rule, &short_id))
+    });
+    let missing: Vec<&str> = actions
+        .iter()
+        .map(|(_, rule)| *rule)
+        .filter(|rule| !alert_in(&alerts, rule, &short_id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "built-in rules that did not fire: {missing:?}\n{}",
+        watcher.stderr()
+    );
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use moat_rules::Priority;
-use moat_runtime::agent::{open_source, Agent, AgentParts, OpenedSource, SourceChoice};
+use moat_runtime::agent::{open_source, Agent, AgentParts, OpenedSource, SourceChoice, DEFAULT_RULES_NAME};
 use moat_runtime::container::{ContainerResolver, ContainerRuntime, DockerApi};
 use moat_runtime::detect::{DetectConfig, Detectors};
 use moat_runtime::respond::{JsonLinesSink, Killer, RateLimiter, Responder, Sink, SyslogSink, WebhookSink};
@@ -53,6 +53,7 @@ pub struct SourceOptions {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Rule files in Falco's format, in load order; reloaded when they change or on SIGHUP.
+    /// Without any, Moat's built-in rules run.
     #[arg(long = "rules", short = 'r')]
     pub rules: Vec<PathBuf>,
     /// Detector settings (drift, process baseline, network allow-list, file integrity) as
@@ -107,6 +108,7 @@ pub fn run_watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let parts = AgentParts {
         state: build_state(&args.source, quiet),
         rule_paths: args.rules.clone(),
+        builtin_rules: true,
         min_priority: args.min_priority,
         detectors: Detectors::new(&detect_config, PathBuf::from("/proc"))
             .map_err(|error| anyhow::anyhow!("{error}"))?,
@@ -115,10 +117,13 @@ pub fn run_watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     let mut agent = Agent::start(opened.source, parts).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     if !quiet {
+        let origin = match args.rules.len() {
+            0 => DEFAULT_RULES_NAME.to_string(),
+            count => format!("{count} file(s)"),
+        };
         eprintln!(
-            "moat: {} rules from {} file(s); alerts at or above {}",
+            "moat: {} rules from {origin}; alerts at or above {}",
             agent.rules().rules().len(),
-            args.rules.len(),
             args.min_priority.as_str()
         );
     }
@@ -137,6 +142,7 @@ pub fn run_record(args: &RecordArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let parts = AgentParts {
         state: build_state(&args.source, quiet),
         rule_paths: Vec::new(),
+        builtin_rules: false,
         min_priority: Priority::Emergency,
         detectors: Detectors::new(&DetectConfig::disabled(), PathBuf::from("/proc"))
             .map_err(|error| anyhow::anyhow!("{error}"))?,
