@@ -113,6 +113,11 @@ pub struct AgentStats {
     pub failed_reloads: u64,
     /// The last reload error.
     pub last_reload_error: Option<String>,
+    /// Problems the detectors met (a watched file that could not be hashed, a baseline that
+    /// could not be saved); each is counted and the watch goes on.
+    pub detector_errors: u64,
+    /// The last of them.
+    pub last_detector_error: Option<String>,
     /// Problems the source reported about single containers (a fanotify mark that failed).
     pub source_warnings: u64,
     /// The last of them.
@@ -235,6 +240,10 @@ impl Agent {
         self.kernel_events = kernel_events;
         let now_ns = crate::clock::now_ns();
         self.parts.detectors.tick(now_ns, &mut self.alerts);
+        for error in self.parts.detectors.take_errors() {
+            self.stats.detector_errors += 1;
+            self.stats.last_detector_error = Some(error.to_string());
+        }
         self.respond();
         Ok(())
     }

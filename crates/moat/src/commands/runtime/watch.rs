@@ -274,6 +274,22 @@ fn print_summary(agent: &Agent) {
         stats.reloads,
         stats.failed_reloads,
     );
+    for (count, what, last) in [
+        (
+            stats.detector_errors,
+            "detector errors",
+            &stats.last_detector_error,
+        ),
+        (
+            stats.source_warnings,
+            "container watch errors",
+            &stats.last_source_warning,
+        ),
+    ] {
+        if let Some(last) = last {
+            eprintln!("moat: {count} {what}, the last: {last}");
+        }
+    }
     if let Some(error) = &stats.last_reload_error {
         eprintln!("moat: the last rule reload failed, the previous rules stayed in force: {error}");
     }
