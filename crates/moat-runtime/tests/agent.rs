@@ -3,7 +3,6 @@
 //! counted instead of piling up or stopping the watch.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
