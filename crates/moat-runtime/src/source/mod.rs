@@ -330,6 +330,17 @@ pub enum SourceError {
     },
 }
 
+/// Nanoseconds to add to a `CLOCK_MONOTONIC` reading (the kernel's event clock) to get ns
+/// since the Unix epoch, as of now: a clock step afterwards shifts later events by that step.
+pub(crate) fn realtime_minus_monotonic_ns() -> Result<i128, nix::errno::Errno> {
+    use nix::time::{clock_gettime, ClockId};
+    let as_ns =
+        |ts: nix::sys::time::TimeSpec| i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
+    let realtime = clock_gettime(ClockId::CLOCK_REALTIME)?;
+    let monotonic = clock_gettime(ClockId::CLOCK_MONOTONIC)?;
+    Ok(as_ns(realtime) - as_ns(monotonic))
+}
+
 /// A running source of kernel events.
 pub trait EventSource {
     /// Its name as Moat reports it (`ebpf`, `proc-connector+fanotify`).

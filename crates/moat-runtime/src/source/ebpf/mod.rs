@@ -17,7 +17,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 pub use decode::{decode, DecodeError};
 
-use super::{EventSource, KernelEvent, SourceError, SourceStats};
+use super::{realtime_minus_monotonic_ns, EventSource, KernelEvent, SourceError, SourceStats};
 
 const NAME: &str = "ebpf";
 
@@ -78,7 +78,11 @@ impl EbpfSource {
             _programs: programs,
             ring,
             drops,
-            boot_offset_ns: boot_offset_ns(),
+            // The programs stamp events with bpf_ktime_get_ns (CLOCK_MONOTONIC).
+            boot_offset_ns: realtime_minus_monotonic_ns()
+                .ok()
+                .and_then(|offset| u64::try_from(offset).ok())
+                .unwrap_or(0),
             stats: SourceStats::default(),
             undecodable: 0,
             missing_tracepoints,
@@ -136,12 +140,15 @@ impl EventSource for EbpfSource {
             self.drain(out);
         }
         self.last_batch = out.len() - before;
-        self.stats.dropped = self.kernel_drops();
         Ok(())
     }
 
+    /// Drops are read from the programs' per-CPU counter when asked, not on every poll.
     fn stats(&self) -> SourceStats {
-        self.stats
+        SourceStats {
+            dropped: self.kernel_drops(),
+            ..self.stats
+        }
     }
 }
 
@@ -266,19 +273,4 @@ fn take_map<M, E: std::fmt::Display>(
         .take_map(name)
         .ok_or_else(|| unavailable(format!("the programs have no `{name}` map")))?;
     convert(map).map_err(|error| unavailable(format!("the `{name}` map: {error}")))
-}
-
-/// Nanoseconds to add to the kernel's monotonic clock (`bpf_ktime_get_ns`) to get time since
-/// the Unix epoch.
-fn boot_offset_ns() -> u64 {
-    use nix::time::{clock_gettime, ClockId};
-    let ns = |clock| {
-        clock_gettime(clock)
-            .map(|t| {
-                u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
-                    + u64::try_from(t.tv_nsec()).unwrap_or(0)
-            })
-            .unwrap_or(0)
-    };
-    ns(ClockId::CLOCK_REALTIME).saturating_sub(ns(ClockId::CLOCK_MONOTONIC))
 }

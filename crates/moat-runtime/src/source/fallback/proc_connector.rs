@@ -33,10 +33,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{self, sockopt, AddressFamily, NetlinkAddr};
-use nix::time::{clock_gettime, ClockId};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::source::{ExecEvent, ExitEvent, ForkEvent, KernelEvent, SourceError, SourceStats, Task};
+use crate::source::{
+    realtime_minus_monotonic_ns, ExecEvent, ExitEvent, ForkEvent, KernelEvent, SourceError, SourceStats, Task,
+};
 use crate::state::proc::{parse_status, split_nul};
 
 /// The name this source reports in errors.
@@ -292,15 +293,6 @@ pub(crate) fn exec_event(ts: u64, pid: u32, tid: u32) -> ExecEvent {
     ExecEvent { task, filename, args }
 }
 
-/// The offset (ns) to add to a `CLOCK_MONOTONIC` reading to get ns since the Unix epoch.
-fn realtime_minus_monotonic() -> Result<i128, Errno> {
-    let as_ns =
-        |ts: nix::sys::time::TimeSpec| i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
-    let realtime = clock_gettime(ClockId::CLOCK_REALTIME)?;
-    let monotonic = clock_gettime(ClockId::CLOCK_MONOTONIC)?;
-    Ok(as_ns(realtime) - as_ns(monotonic))
-}
-
 /// Why the connector cannot be used, from the errno of the step that failed.
 fn unavailable(step: &str, errno: Errno) -> SourceError {
     let hint = match errno {
@@ -351,7 +343,7 @@ impl ProcConnector {
             .set_nonblocking(true)
             .map_err(|e| unavailable("set O_NONBLOCK", errno_of(&e)))?;
         let realtime_offset_ns =
-            realtime_minus_monotonic().map_err(|errno| unavailable("clock_gettime", errno))?;
+            realtime_minus_monotonic_ns().map_err(|errno| unavailable("clock_gettime", errno))?;
         Ok(ProcConnector {
             socket,
             realtime_offset_ns,
