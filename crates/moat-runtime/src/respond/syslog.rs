@@ -206,9 +206,7 @@ fn local_ip_for(target: IpAddr) -> IpAddr {
 
 /// This machine's host name, as the kernel has it, or `-` when it cannot be read.
 fn local_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| hostname_field(name.trim()))
-        .unwrap_or_else(|_| "-".to_string())
+    crate::state::kernel_hostname().map_or_else(|| "-".to_string(), |name| hostname_field(&name))
 }
 
 /// `name` as a HOSTNAME field: printable ASCII without spaces (others become `_`), at most

@@ -39,6 +39,13 @@ use users::{UserNames, Users};
 /// At most this many ancestors are kept in an event (`proc.aname[16]`).
 const MAX_ANCESTORS: usize = 16;
 
+/// This machine's host name as the kernel has it (`evt.hostname`, syslog's HOSTNAME).
+pub fn kernel_hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+}
+
 /// Where the state reads processes from and how many it keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateOptions {

@@ -17,7 +17,7 @@ use moat_runtime::agent::{open_source, Agent, AgentParts, OpenedSource, SourceCh
 use moat_runtime::container::{ContainerResolver, ContainerRuntime, DockerApi};
 use moat_runtime::detect::{DetectConfig, Detectors};
 use moat_runtime::respond::{JsonLinesSink, Killer, RateLimiter, Responder, Sink, SyslogSink, WebhookSink};
-use moat_runtime::state::{State, StateOptions};
+use moat_runtime::state::{kernel_hostname, State, StateOptions};
 use moat_runtime::RecordingWriter;
 
 use super::parse_priority;
@@ -194,16 +194,10 @@ fn build_state(options: &SourceOptions, quiet: bool) -> State {
     let runtime = api.map(|api| Box::new(api) as Box<dyn ContainerRuntime>);
     let resolver = ContainerResolver::new(PathBuf::from("/proc"), runtime);
     let options = StateOptions {
-        hostname: hostname(),
+        hostname: kernel_hostname(),
         ..StateOptions::default()
     };
     State::new(options, Box::new(resolver))
-}
-
-fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_string())
 }
 
 fn build_responder(args: &WatchArgs) -> anyhow::Result<Responder> {
