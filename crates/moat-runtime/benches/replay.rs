@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use moat_rules::{Event, FieldExpr, FieldValue, Ruleset, Scratch};
-use moat_runtime::{Args, RuntimeEvent};
+use moat_runtime::{replay, Args, RecordingReader, RecordingWriter, RuntimeEvent};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ fn stream_event(i: usize) -> RuntimeEvent {
         15 | 16 => connect(num),
         17 => {
             let mut accept = connect(num);
-            accept.event_type = "accept4".to_string();
+            accept.event_type = "accept4".into();
             accept.fd.as_mut().expect("fd").is_server = true;
             accept
         }
@@ -187,6 +187,27 @@ fn bench_replay(c: &mut Criterion) {
                 }
             }
             black_box(matched)
+        })
+    });
+    // The whole replay: the same events read back from a recording (JSON lines in memory),
+    // each parsed and then matched, as `moat runtime replay` does.
+    let mut recording = Vec::new();
+    {
+        let mut writer = RecordingWriter::new(&mut recording);
+        for event in &events {
+            writer.write(event).expect("records");
+        }
+    }
+    println!(
+        "recording: {} bytes, {} per event",
+        recording.len(),
+        recording.len() / events.len()
+    );
+    group.bench_function("recording_parse_and_match_10k", |b| {
+        b.iter(|| {
+            let reader = RecordingReader::new(black_box(&recording[..]));
+            let stats = replay(reader, &rules, |_| {}).expect("replays");
+            black_box(stats.alerts)
         })
     });
     group.finish();

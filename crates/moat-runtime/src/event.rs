@@ -12,6 +12,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use crate::name::Name;
+
 /// One syscall event (enter or exit) with the process, fd and container it concerns.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RuntimeEvent {
@@ -21,7 +23,7 @@ pub struct RuntimeEvent {
     pub ts: u64,
     /// Falco's name of the syscall (`execve`, `openat`, `connect`, …).
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: Name,
     /// Enter (`>`) or exit (`<`).
     pub dir: Direction,
     /// Return value (exit events): a non-negative result or a negated errno.
@@ -143,7 +145,7 @@ impl<'de> Deserialize<'de> for ArgValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
     /// The argument name (`fd`, `name`, `flags`).
-    pub name: String,
+    pub name: Name,
     /// Its value.
     pub value: ArgValue,
 }
@@ -167,9 +169,9 @@ impl Args {
     }
 
     /// Appends an argument.
-    pub fn push(&mut self, name: &str, value: impl Into<ArgValue>) {
+    pub fn push(&mut self, name: &'static str, value: impl Into<ArgValue>) {
         self.0.push(Arg {
-            name: name.to_string(),
+            name: Name::from_static(name),
             value: value.into(),
         });
     }
@@ -192,7 +194,7 @@ impl<'de> Deserialize<'de> for Args {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Args, A::Error> {
                 let mut args = Vec::new();
-                while let Some((name, value)) = map.next_entry::<String, ArgValue>()? {
+                while let Some((name, value)) = map.next_entry::<Name, ArgValue>()? {
                     args.push(Arg { name, value });
                 }
                 Ok(Args(args))

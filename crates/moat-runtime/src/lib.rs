@@ -12,6 +12,7 @@ pub mod detect;
 mod errno;
 pub mod event;
 mod fields;
+mod name;
 pub mod record;
 pub mod replay;
 pub mod respond;
@@ -19,7 +20,7 @@ pub mod source;
 pub mod state;
 
 pub use event::{
-    Arg, ArgValue, Args, Container, Direction, Endpoint, Fd, FdKind, FdSummary, Mount, Pod, Process,
+    Arg, ArgValue, Args, Container, Direction, Endpoint, Fd, FdKind, FdSummary, Mount, Name, Pod, Process,
     ProcessSummary, RuntimeEvent,
 };
 pub use fields::UNANSWERED_FIELDS;

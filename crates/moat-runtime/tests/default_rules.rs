@@ -26,7 +26,7 @@ fn in_container(mut event: RuntimeEvent) -> RuntimeEvent {
     event
 }
 
-fn with_args(event_type: &str, name: &str, pairs: &[(&str, &str)]) -> RuntimeEvent {
+fn with_args(event_type: &str, name: &str, pairs: &[(&'static str, &str)]) -> RuntimeEvent {
     let mut args = Args::default();
     for (key, value) in pairs {
         args.push(key, *value);

@@ -413,7 +413,7 @@ pub(crate) mod testing {
         RuntimeEvent {
             num: ts,
             ts,
-            event_type: event_type.to_string(),
+            event_type: event_type.into(),
             dir: Direction::Exit,
             process: Process {
                 pid: 100,
@@ -460,7 +460,7 @@ pub(crate) mod testing {
     pub fn with_args(
         ts: u64,
         event_type: &str,
-        args: &[(&str, &str)],
+        args: &[(&'static str, &str)],
         container: Option<&Container>,
     ) -> RuntimeEvent {
         let mut event = event(ts, event_type, container);

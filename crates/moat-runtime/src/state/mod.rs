@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::container::{Attribution, ContainerInfo};
-use crate::event::{Args, Container, Direction, Fd, Process, ProcessSummary, RuntimeEvent};
+use crate::event::{Args, Container, Direction, Fd, Name, Process, ProcessSummary, RuntimeEvent};
 use crate::source::{
     ExecEvent, ExitEvent, FileAccessEvent, FileAccessKind, ForkEvent, KernelEvent, Syscall, Task,
 };
@@ -484,7 +484,7 @@ impl State {
     }
 
     /// The event of `pid`'s thread `tid`.
-    fn event(&mut self, pid: u32, tid: u32, ts: u64, event_type: &str) -> RuntimeEvent {
+    fn event(&mut self, pid: u32, tid: u32, ts: u64, event_type: &'static str) -> RuntimeEvent {
         let num = self.next_num();
         let info = self.processes.get(&pid).and_then(|r| r.container.clone());
         let container = info.map(|info| self.shared_container_view(&info));
@@ -492,7 +492,7 @@ impl State {
         RuntimeEvent {
             num,
             ts,
-            event_type: event_type.to_string(),
+            event_type: Name::from_static(event_type),
             dir: Direction::Exit,
             res: 0,
             args: Args::default(),

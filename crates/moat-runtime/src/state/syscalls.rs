@@ -48,7 +48,7 @@ impl Converted {
         converted
     }
 
-    fn push(&mut self, name: &str, value: impl Into<ArgValue>) -> &mut Converted {
+    fn push(&mut self, name: &'static str, value: impl Into<ArgValue>) -> &mut Converted {
         self.args.push(name, value);
         self
     }

@@ -85,7 +85,7 @@ pub fn event(num: u64, event_type: &str, process: Process, args: Args) -> Runtim
     RuntimeEvent {
         num,
         ts: T0 + num * 1000,
-        event_type: event_type.to_string(),
+        event_type: event_type.into(),
         dir: Direction::Exit,
         res: 0,
         args,
@@ -95,7 +95,7 @@ pub fn event(num: u64, event_type: &str, process: Process, args: Args) -> Runtim
     }
 }
 
-fn args(pairs: &[(&str, &str)]) -> Args {
+fn args(pairs: &[(&'static str, &str)]) -> Args {
     let mut args = Args::default();
     for (name, value) in pairs {
         args.push(name, *value);
