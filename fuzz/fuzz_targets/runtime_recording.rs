@@ -1,5 +1,6 @@
 //! Fuzzes runtime event recordings: arbitrary bytes as JSON lines give events or an error
-//! naming the line, never a panic; every event read answers every catalogued field.
+//! naming the line (bad JSON, or a process or container reference no earlier line defined),
+//! never a panic; every event read answers every catalogued field.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
                     let _ = event.field(&field);
                 }
             }
-            Err(RecordError::BadEvent { line, .. }) | Err(RecordError::LineTooLong { line, .. }) => {
+            Err(RecordError::BadEvent { line, .. })
+            | Err(RecordError::LineTooLong { line, .. })
+            | Err(RecordError::UndefinedRef { line, .. }) => {
                 assert!(line >= 1);
             }
             Err(_) => {}

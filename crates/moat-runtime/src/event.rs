@@ -15,40 +15,35 @@ use std::sync::Arc;
 pub use crate::name::Name;
 
 /// One syscall event (enter or exit) with the process, fd and container it concerns.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// In JSON (recordings, `serde`) it is one object with these fields, `event_type` written
+/// `type`; fields it does not know are ignored, and only `num`, `ts`, `type` and `dir` are
+/// required.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RuntimeEvent {
     /// Event number, increasing within a capture.
     pub num: u64,
     /// Timestamp in nanoseconds since the epoch.
     pub ts: u64,
     /// Falco's name of the syscall (`execve`, `openat`, `connect`, …).
-    #[serde(rename = "type")]
     pub event_type: Name,
     /// Enter (`>`) or exit (`<`).
     pub dir: Direction,
     /// Return value (exit events): a non-negative result or a negated errno.
-    #[serde(default)]
     pub res: i64,
     /// Syscall arguments in order, rendered as Falco renders them (`flags`: `O_RDONLY|O_CLOEXEC`).
-    #[serde(default)]
     pub args: Args,
     /// CPU the event happened on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
     /// Nanoseconds between the enter and exit events (exit events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<u64>,
     /// Host name of the machine the event happened on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The thread that made the syscall.
-    #[serde(default)]
     pub process: Arc<Process>,
     /// The fd the event concerns (opened, read, connected, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fd: Option<Fd>,
     /// The container of the process; `None` for the host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Arc<Container>>,
 }
 

@@ -212,3 +212,111 @@ fn a_line_of_exactly_the_limit_is_read() {
     let event = reader.next().expect("an item").expect("reads");
     assert_eq!(event.args.text("data").map(str::len), Some(fill));
 }
+
+/// Writes `events` to a recording in memory.
+fn recording_of(events: &[RuntimeEvent]) -> Vec<u8> {
+    let mut writer = RecordingWriter::new(Vec::new());
+    for event in events {
+        writer.write(event).expect("writes");
+    }
+    writer.into_inner().expect("flushes")
+}
+
+fn read_all(recording: &[u8]) -> Result<Vec<RuntimeEvent>, RecordError> {
+    RecordingReader::new(recording).collect()
+}
+
+/// A thread's stream as the agent makes it: events share their process and container.
+fn shared_stream(count: u64) -> Vec<RuntimeEvent> {
+    let first = connect(1);
+    (1..=count)
+        .map(|num| RuntimeEvent { num, ..first.clone() })
+        .collect()
+}
+
+#[test]
+fn a_recording_writes_each_process_and_container_once() {
+    let events = shared_stream(50);
+    let recording = recording_of(&events);
+    let whole: usize = events
+        .iter()
+        .map(|e| serde_json::to_vec(e).expect("serializes").len() + 1)
+        .sum();
+    assert!(
+        recording.len() * 3 < whole,
+        "{} bytes with references, {whole} whole",
+        recording.len()
+    );
+    let text = String::from_utf8(recording.clone()).expect("utf-8");
+    assert_eq!(text.matches("\"process\":").count(), 1, "{text}");
+    assert_eq!(text.matches("\"container\":").count(), 1, "{text}");
+    assert_eq!(text.matches("\"process_ref\":").count(), 50);
+    let read = read_all(&recording).expect("reads");
+    assert_eq!(read, events);
+    assert!(std::sync::Arc::ptr_eq(&read[0].process, &read[49].process));
+    let containers = (read[0].container.as_ref(), read[49].container.as_ref());
+    assert!(matches!(containers, (Some(a), Some(b)) if std::sync::Arc::ptr_eq(a, b)));
+}
+
+#[test]
+fn a_changed_process_is_written_again_and_read_back_changed() {
+    let mut events = shared_stream(3);
+    std::sync::Arc::make_mut(&mut events[1].process).cwd = "/srv".to_string();
+    events[2].process = events[1].process.clone();
+    let recording = recording_of(&events);
+    let text = String::from_utf8(recording.clone()).expect("utf-8");
+    assert_eq!(text.matches("\"process\":").count(), 2, "{text}");
+    let read = read_all(&recording).expect("reads");
+    assert_eq!(read, events);
+    assert_eq!(read[2].process.cwd, "/srv");
+}
+
+#[test]
+fn a_reference_after_its_thread_exited_is_an_error_naming_line_and_reference() {
+    let mut events = shared_stream(2);
+    events[0].event_type = "procexit".into();
+    let recording = recording_of(&events);
+    assert_eq!(read_all(&recording).expect("reads"), events);
+    // After the exit the writer defines the thread's process again; a reader that meets a
+    // bare reference instead has nothing it could stand for.
+    let text = String::from_utf8(recording).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("\"process\":"), "{}", lines[1]);
+    let tid = events[1].process.tid;
+    let bare = format!(r#"{{"num":3,"ts":1,"type":"read","dir":"<","process_ref":{tid}}}"#);
+    let error = read_all(format!("{}\n{bare}", lines[0]).as_bytes()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RecordError::UndefinedRef {
+                line: 2,
+                what: "process_ref",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("recording line 2: process_ref {tid} is not defined by an earlier line")
+    );
+}
+
+#[test]
+fn an_undefined_container_reference_is_an_error() {
+    let line = r#"{"num":1,"ts":1,"type":"read","dir":"<","container_ref":4}"#;
+    let error = read_all(line.as_bytes()).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "recording line 1: container_ref 4 is not defined by an earlier line"
+    );
+}
+
+#[test]
+fn a_single_event_object_with_a_reference_is_refused() {
+    let line = r#"{"num":1,"ts":1,"type":"read","dir":"<","process_ref":4}"#;
+    let error = serde_json::from_str::<RuntimeEvent>(line)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("read recordings with RecordingReader"), "{error}");
+}
