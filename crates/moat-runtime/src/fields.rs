@@ -96,13 +96,13 @@ impl Event for RuntimeEvent {
 }
 
 /// Read, write and wait syscalls, for `evt.is_io*` and `evt.is_wait`.
-const READ_TYPES: &[&str] = &[
+pub(crate) const READ_TYPES: &[&str] = &[
     "read", "readv", "pread", "pread64", "preadv", "preadv2", "recv", "recvfrom", "recvmsg", "recvmmsg",
 ];
-const WRITE_TYPES: &[&str] = &[
+pub(crate) const WRITE_TYPES: &[&str] = &[
     "write", "writev", "pwrite", "pwrite64", "pwritev", "pwritev2", "send", "sendto", "sendmsg", "sendmmsg",
 ];
-const WAIT_TYPES: &[&str] = &[
+pub(crate) const WAIT_TYPES: &[&str] = &[
     "nanosleep",
     "clock_nanosleep",
     "futex",
@@ -116,7 +116,7 @@ const WAIT_TYPES: &[&str] = &[
     "waitid",
     "pause",
 ];
-const OPEN_TYPES: &[&str] = &["open", "openat", "openat2", "creat", "open_by_handle_at"];
+pub(crate) const OPEN_TYPES: &[&str] = &["open", "openat", "openat2", "creat", "open_by_handle_at"];
 
 /// Shells, for `proc.loginshellid`.
 const SHELLS: &[&str] = &["ash", "bash", "csh", "ksh", "sh", "tcsh", "zsh", "dash", "fish"];

@@ -7,6 +7,7 @@
 //! every event. Written here because the interning crates keep their own tables per process
 //! and hand out keys, where this needs only "static text when known, owned text otherwise".
 
+use crate::fields::{OPEN_TYPES, READ_TYPES, WAIT_TYPES, WRITE_TYPES};
 use crate::source::Syscall;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -16,8 +17,9 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::LazyLock;
 
-/// Event types recorded besides the traced syscalls ([`Syscall::ALL`]): the process life
-/// cycle, and the syscalls other sources (or recordings from other tools) report.
+/// Event types recorded besides the traced syscalls ([`Syscall::ALL`]) and the read, write,
+/// wait and open families the rule fields know: the process life cycle, and syscalls other
+/// sources (or recordings from other tools) report.
 const OTHER_EVENT_TYPES: &[&str] = &[
     "execve",
     "execveat",
@@ -28,38 +30,6 @@ const OTHER_EVENT_TYPES: &[&str] = &[
     "procexit",
     "exit",
     "exit_group",
-    "read",
-    "readv",
-    "pread",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    "write",
-    "writev",
-    "pwrite",
-    "pwrite64",
-    "pwritev",
-    "pwritev2",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "nanosleep",
-    "clock_nanosleep",
-    "futex",
-    "poll",
-    "ppoll",
-    "select",
-    "pselect6",
-    "epoll_wait",
-    "epoll_pwait",
-    "wait4",
-    "waitid",
-    "pause",
     "close",
     "dup",
     "dup2",
@@ -88,8 +58,6 @@ const OTHER_EVENT_TYPES: &[&str] = &[
     "sendfile",
     "pipe",
     "pipe2",
-    "creat",
-    "open_by_handle_at",
 ];
 
 /// Argument names the sources write and Falco's rules read.
@@ -175,6 +143,7 @@ static VOCABULARY: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .iter()
         .map(|syscall| syscall.name())
         .chain(OTHER_EVENT_TYPES.iter().copied())
+        .chain([READ_TYPES, WRITE_TYPES, WAIT_TYPES, OPEN_TYPES].concat())
         .chain(ARG_NAMES.iter().copied())
         .collect()
 });
@@ -308,6 +277,7 @@ mod tests {
         assert!(is_static(&Name::new(&owned)));
         assert!(is_static(&Name::from(String::from("flags"))));
         assert!(is_static(&Name::new("procexit")));
+        assert!(is_static(&Name::new("recvmsg")) && is_static(&Name::new("epoll_wait")));
         let unknown = Name::new("io_uring_enter2");
         assert!(!is_static(&unknown));
         assert_eq!(unknown, "io_uring_enter2");
