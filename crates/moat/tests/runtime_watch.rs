@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use moat_runtime::{RecordingReader, RuntimeEvent};
 use moat_testkit::podman::Podman;
 use moat_testkit::shared::{shared_dir, shared_file, shared_images};
 use serde_json::Value;
@@ -424,15 +425,14 @@ fn record_writes_events_that_replay_reads() {
     let output = recorder.wait_with_output().expect("waits");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    let text = std::fs::read_to_string(&recording).expect("reads the recording");
-    let events: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each line is an event"))
-        .collect();
+    let file = std::fs::File::open(&recording).expect("opens the recording");
+    let events: Vec<RuntimeEvent> = RecordingReader::new(BufReader::new(file))
+        .collect::<Result<_, _>>()
+        .expect("each line is an event");
     let opened = events.iter().any(|event| {
-        event["type"] == "openat"
-            && event["fd"]["name"] == marker_text.as_str()
-            && event["process"]["name"] == "cat"
+        event.event_type == "openat"
+            && event.fd.as_ref().is_some_and(|fd| fd.name == marker_text)
+            && event.process.name == "cat"
     });
     assert!(
         opened,
