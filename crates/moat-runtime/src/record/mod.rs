@@ -5,9 +5,9 @@
 //! process carry only `"process_ref": TID`, until the process changes (an exec, a new cwd,
 //! new user names), when it is written out again with the same reference. Containers get
 //! `"container_ref": N`, numbered in order of appearance. A thread's reference ends with
-//! its `procexit` event. This keeps a recording about five times smaller than writing every
-//! event whole, and the events read back share their process and container, as the
-//! agent's do. Whole events (no references) are read as well.
+//! its `procexit` event. This keeps a recording at about a third of the size of whole
+//! events, and the events read back share their process and container, as the agent's do.
+//! Whole events (no references) are read as well.
 
 mod line;
 
