@@ -1,9 +1,11 @@
 //! One event as a JSON object: the wire form of [`RuntimeEvent`], in full or with its
 //! process and container named by reference to an earlier line of a recording.
 
+use super::resolve;
 use crate::event::{Args, Container, Direction, Fd, Name, Process, RuntimeEvent};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An event line. Borrowed when written, owned when read.
@@ -133,22 +135,16 @@ impl Serialize for RuntimeEvent {
     }
 }
 
-/// A single event object must be whole: references only make sense inside a recording.
+/// A single event object must be whole: references only make sense inside a recording, so
+/// it is resolved against empty tables (what it defines is used, a bare reference refused).
 impl<'de> Deserialize<'de> for RuntimeEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RuntimeEvent, D::Error> {
         let (mut event, process, container) = EventLine::deserialize(deserializer)?.into_parts();
-        match process {
-            Given::Absent => {}
-            Given::Inline(process) | Given::Defined(_, process) => event.process = Arc::new(process),
-            Given::Reference(_) => return Err(de::Error::custom(OUTSIDE_RECORDING)),
-        }
-        match container {
-            Given::Absent => {}
-            Given::Inline(container) | Given::Defined(_, container) => {
-                event.container = Some(Arc::new(container))
-            }
-            Given::Reference(_) => return Err(de::Error::custom(OUTSIDE_RECORDING)),
-        }
+        let outside = |_| de::Error::custom(OUTSIDE_RECORDING);
+        event.process = resolve(&mut HashMap::new(), process)
+            .map_err(outside)?
+            .unwrap_or_default();
+        event.container = resolve(&mut HashMap::new(), container).map_err(outside)?;
         Ok(event)
     }
 }
